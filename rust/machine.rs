@@ -1,0 +1,359 @@
+//! The machine: rules in, matches out, safe to share between threads.
+//!
+//! Readers load the current [`Snapshot`] through an atomic pointer and never
+//! lock. Writers serialize on a mutex, build the parts that change, and
+//! publish a new snapshot; the old one lives until its last reader is done.
+//!
+//! Rules are kept in a few *segments*, sized like a binary counter: a new
+//! pattern gets a segment of its own, and the last two segments are merged
+//! while the older is at most twice the newer. So adding n patterns one by
+//! one compiles each O(log n) times, a batch is compiled once, and there are
+//! O(log n) segments at any time. Deleting a pattern recompiles the one
+//! segment that held it, from the compiled patterns (nothing is re-parsed).
+
+use crate::config::Config;
+use crate::error::{Error, EventError, LimitError, PatternError};
+use crate::matching::Scratch;
+use crate::paths::{FieldId, PathTrie};
+use crate::pattern::{self, Pattern, PatternLimits};
+use crate::segment::{PatternId, Segment};
+use arc_swap::ArcSwap;
+use rustc_hash::FxHashMap;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// An immutable view of the machine, as readers see it.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub(crate) trie: Arc<PathTrie>,
+    pub(crate) segments: Vec<Arc<Segment>>,
+    pub(crate) slot_base: Vec<u32>,
+    pub(crate) sub_base: Vec<u32>,
+    pub(crate) total_slots: usize,
+    pub(crate) total_subs: usize,
+    pub(crate) config: Arc<Config>,
+}
+
+struct Stored {
+    name: Arc<str>,
+    source: Value,
+    compiled: Arc<Pattern>,
+}
+
+struct SegmentEntry {
+    ids: Vec<PatternId>,
+    segment: Arc<Segment>,
+}
+
+#[derive(Default)]
+struct Writer {
+    next_id: PatternId,
+    patterns: FxHashMap<PatternId, Stored>,
+    by_name: BTreeMap<Arc<str>, Vec<PatternId>>,
+    segments: Vec<SegmentEntry>,
+    field_ids: FxHashMap<String, FieldId>,
+    /// Per field: its path and whether an `exists: false` names it.
+    fields: Vec<(String, bool)>,
+    trie_dirty: bool,
+    trie: Arc<PathTrie>,
+}
+
+/// Size figures of a machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    pub rules: usize,
+    pub patterns: usize,
+    pub subpatterns: usize,
+    pub fields: usize,
+    pub segments: usize,
+    pub states: usize,
+    pub trie_nodes: usize,
+}
+
+/// Many patterns compiled into one automaton. See the crate docs.
+pub struct Machine {
+    config: Arc<Config>,
+    current: ArcSwap<Snapshot>,
+    writer: Mutex<Writer>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl Default for Machine {
+    fn default() -> Self {
+        Machine::new(Config::default())
+    }
+}
+
+impl std::fmt::Debug for Machine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Machine").field("stats", &self.stats()).finish()
+    }
+}
+
+impl Machine {
+    pub fn new(mut config: Config) -> Machine {
+        // The scanner recurses once per nesting level: keep the stack bounded.
+        config.max_depth = config.max_depth.min(2048);
+        let config = Arc::new(config);
+        let mut writer = Writer::default();
+        let snap = writer.snapshot(&config);
+        Machine { config, current: ArcSwap::from_pointee(snap), writer: Mutex::new(writer) }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn limits(&self) -> PatternLimits {
+        PatternLimits {
+            max_fields: self.config.max_fields_per_pattern,
+            max_subpatterns: self.config.max_subpatterns_per_pattern,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Writer> {
+        // A panic while holding the lock cannot leave a half-published state:
+        // snapshots are only swapped in whole. Keep going with the data.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Checks and compiles a pattern without adding it.
+    pub fn compile(&self, pattern: &str) -> Result<(Value, Pattern), PatternError> {
+        let value = pattern::parse_json(pattern)?;
+        let compiled = pattern::compile_value(&value, self.limits())?;
+        Ok((value, compiled))
+    }
+
+    /// Adds `pattern` under `name` (OR-ed with the name's other patterns).
+    pub fn add_rule(&self, name: &str, pattern: &str) -> Result<(), Error> {
+        self.add_rules([(name, pattern)])
+    }
+
+    /// Adds many rules at once, compiled together; all or none are added.
+    pub fn add_rules<'p>(
+        &self,
+        rules: impl IntoIterator<Item = (&'p str, &'p str)>,
+    ) -> Result<(), Error> {
+        let mut compiled = Vec::new();
+        let mut new_states = 0usize;
+        for (name, text) in rules {
+            let (value, pattern) = self.compile(text)?;
+            new_states += states_of(&pattern);
+            compiled.push((Arc::<str>::from(name), value, Arc::new(pattern)));
+        }
+        if compiled.is_empty() {
+            return Ok(());
+        }
+        let mut w = self.lock();
+        let total = w.states() + new_states;
+        if total > self.config.max_states {
+            return Err(LimitError { limit_name: "max_states", given: total, limit: self.config.max_states }.into());
+        }
+        let mut ids = Vec::with_capacity(compiled.len());
+        for (name, source, pattern) in compiled {
+            let id = w.next_id;
+            w.next_id += 1;
+            w.by_name.entry(name.clone()).or_default().push(id);
+            w.patterns.insert(id, Stored { name, source, compiled: pattern });
+            ids.push(id);
+        }
+        let segment = w.build(&ids);
+        w.segments.push(SegmentEntry { ids, segment });
+        w.merge_tail();
+        self.publish(&mut w);
+        Ok(())
+    }
+
+    /// Deletes the rule's pattern equal to `pattern`, or all its patterns when
+    /// `pattern` is `None`. Returns how many patterns were removed.
+    pub fn delete_rule(&self, name: &str, pattern: Option<&str>) -> Result<usize, PatternError> {
+        let wanted = pattern.map(pattern::parse_json).transpose()?;
+        let mut w = self.lock();
+        let Some(ids) = w.by_name.get(name).cloned() else { return Ok(0) };
+        let remove: Vec<PatternId> = ids
+            .iter()
+            .copied()
+            .filter(|id| wanted.as_ref().is_none_or(|v| w.patterns[id].source == *v))
+            .collect();
+        if remove.is_empty() {
+            return Ok(0);
+        }
+        let keep: Vec<PatternId> = ids.into_iter().filter(|id| !remove.contains(id)).collect();
+        if keep.is_empty() {
+            w.by_name.remove(name);
+        } else {
+            w.by_name.insert(name.into(), keep);
+        }
+        for id in &remove {
+            w.patterns.remove(id);
+        }
+        let mut i = 0;
+        while i < w.segments.len() {
+            if w.segments[i].ids.iter().any(|id| remove.contains(id)) {
+                let ids: Vec<PatternId> =
+                    w.segments[i].ids.iter().copied().filter(|id| !remove.contains(id)).collect();
+                if ids.is_empty() {
+                    w.segments.remove(i);
+                    continue;
+                }
+                let segment = w.build(&ids);
+                w.segments[i] = SegmentEntry { ids, segment };
+            }
+            i += 1;
+        }
+        self.publish(&mut w);
+        Ok(remove.len())
+    }
+
+    fn publish(&self, w: &mut Writer) {
+        self.current.store(Arc::new(w.snapshot(&self.config)));
+    }
+
+    /// The snapshot readers currently see.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// Names of the rules that match `event` (raw JSON bytes), sorted.
+    pub fn rules_for_event(&self, event: &[u8]) -> Result<Vec<Arc<str>>, EventError> {
+        let snap = self.current.load();
+        SCRATCH.with(|sc| match sc.try_borrow_mut() {
+            Ok(mut sc) => snap.rules_for_event(event, &mut sc),
+            Err(_) => snap.rules_for_event(event, &mut Scratch::default()),
+        })
+    }
+
+    /// Rule names, sorted.
+    pub fn rule_names(&self) -> Vec<Arc<str>> {
+        self.lock().by_name.keys().cloned().collect()
+    }
+
+    /// Every stored `(name, pattern JSON)` pair, by name then age.
+    pub fn rules(&self) -> Vec<(Arc<str>, String)> {
+        let w = self.lock();
+        w.by_name
+            .iter()
+            .flat_map(|(name, ids)| ids.iter().map(|id| (name.clone(), w.patterns[id].source.to_string())))
+            .collect()
+    }
+
+    pub fn stats(&self) -> Stats {
+        let w = self.lock();
+        Stats {
+            rules: w.by_name.len(),
+            patterns: w.patterns.len(),
+            subpatterns: w.patterns.values().map(|p| p.compiled.subpatterns.len()).sum(),
+            fields: w.fields.len(),
+            segments: w.segments.len(),
+            states: w.states(),
+            trie_nodes: w.trie.len(),
+        }
+    }
+}
+
+fn states_of(p: &Pattern) -> usize {
+    p.subpatterns
+        .iter()
+        .map(|s| {
+            s.fields.len()
+                + s.absent.len()
+                + s.fields
+                    .iter()
+                    .flat_map(|(_, preds)| preds)
+                    .map(|p| match p {
+                        pattern::Predicate::Wildcard(t) => t.len() + 1,
+                        _ => 0,
+                    })
+                    .sum::<usize>()
+        })
+        .sum()
+}
+
+impl Writer {
+    fn states(&self) -> usize {
+        self.segments.iter().map(|s| s.segment.states).sum()
+    }
+
+    fn build(&mut self, ids: &[PatternId]) -> Arc<Segment> {
+        let list: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                let p = &self.patterns[id];
+                (*id, p.name.clone(), p.compiled.clone())
+            })
+            .collect();
+        for (_, _, p) in &list {
+            for sp in &p.subpatterns {
+                for path in &sp.absent {
+                    let f = self.field(path);
+                    if !self.fields[f as usize].1 {
+                        self.fields[f as usize].1 = true;
+                        self.trie_dirty = true;
+                    }
+                }
+            }
+        }
+        let segment = Segment::build(&list, &mut |path| self.field(path));
+        Arc::new(segment)
+    }
+
+    fn field(&mut self, path: &str) -> FieldId {
+        if let Some(&f) = self.field_ids.get(path) {
+            return f;
+        }
+        let f = self.fields.len() as FieldId;
+        self.fields.push((path.to_string(), false));
+        self.field_ids.insert(path.to_string(), f);
+        self.trie_dirty = true;
+        f
+    }
+
+    fn merge_tail(&mut self) {
+        while self.segments.len() >= 2 {
+            let n = self.segments.len();
+            if self.segments[n - 2].ids.len() > 2 * self.segments[n - 1].ids.len() {
+                break;
+            }
+            let last = self.segments.pop().map(|s| s.ids).unwrap_or_default();
+            let mut ids = self.segments.pop().map(|s| s.ids).unwrap_or_default();
+            ids.extend(last);
+            let segment = self.build(&ids);
+            self.segments.push(SegmentEntry { ids, segment });
+        }
+    }
+
+    fn snapshot(&mut self, config: &Arc<Config>) -> Snapshot {
+        if self.trie_dirty {
+            let mut t = PathTrie::default();
+            for (id, (path, presence)) in self.fields.iter().enumerate() {
+                t.insert(path, id as FieldId, *presence);
+            }
+            self.trie = Arc::new(t);
+            self.trie_dirty = false;
+        }
+        let trie = self.trie.clone();
+        let mut slot_base = Vec::with_capacity(self.segments.len());
+        let mut sub_base = Vec::with_capacity(self.segments.len());
+        let (mut slots, mut subs) = (0usize, 0usize);
+        for s in &self.segments {
+            slot_base.push(slots as u32);
+            sub_base.push(subs as u32);
+            slots += s.segment.slot_sub.len();
+            subs += s.segment.subs.len();
+        }
+        Snapshot {
+            trie,
+            segments: self.segments.iter().map(|s| s.segment.clone()).collect(),
+            slot_base,
+            sub_base,
+            total_slots: slots,
+            total_subs: subs,
+            config: config.clone(),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The used-path trie: every field path any pattern names, split on `.`, so
+//! the scanner decides "descend or skip" with one lookup per member.
+
+use rustc_hash::FxHashMap;
+
+/// Index of a field path in the machine (stable for the machine's lifetime).
+pub type FieldId = u32;
+
+#[derive(Debug, Clone, Default)]
+pub struct TrieNode {
+    /// Child segment name (raw, unescaped key bytes) -> node index.
+    pub children: FxHashMap<Box<[u8]>, u32>,
+    /// The field whose path ends here, if any pattern uses it.
+    pub field: Option<FieldId>,
+    /// True when some `exists: false` names this field, so presence must be recorded.
+    pub tracks_presence: bool,
+}
+
+/// Trie over path segments; node 0 is the root (the event object itself).
+#[derive(Debug, Clone)]
+pub struct PathTrie {
+    pub nodes: Vec<TrieNode>,
+}
+
+impl Default for PathTrie {
+    fn default() -> Self {
+        PathTrie { nodes: vec![TrieNode::default()] }
+    }
+}
+
+impl PathTrie {
+    /// Adds a path (keys joined with `.`) for `field`.
+    pub fn insert(&mut self, path: &str, field: FieldId, tracks_presence: bool) {
+        let mut node = 0usize;
+        for segment in path.split('.') {
+            let next = match self.nodes[node].children.get(segment.as_bytes()) {
+                Some(&n) => n as usize,
+                None => {
+                    let n = self.nodes.len();
+                    self.nodes.push(TrieNode::default());
+                    self.nodes[node].children.insert(segment.as_bytes().into(), n as u32);
+                    n
+                }
+            };
+            node = next;
+        }
+        let n = &mut self.nodes[node];
+        n.field = Some(field);
+        n.tracks_presence |= tracks_presence;
+    }
+
+    /// The child of `node` reached by an event key, which may itself contain dots.
+    #[inline]
+    pub fn child(&self, node: u32, key: &[u8]) -> Option<u32> {
+        let children = &self.nodes[node as usize].children;
+        if let Some(&n) = children.get(key) {
+            return Some(n);
+        }
+        if memchr::memchr(b'.', key).is_none() {
+            return None;
+        }
+        let mut node = node;
+        for segment in key.split(|&b| b == b'.') {
+            node = *self.nodes[node as usize].children.get(segment)?;
+        }
+        Some(node)
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.len() <= 1
+    }
+}

@@ -1,0 +1,549 @@
+//! The event scanner: one pass over the raw JSON bytes, guided by the used-path
+//! trie. Members whose path no pattern uses are skipped without being
+//! decoded; an object is left as soon as every used member it can hold has
+//! been seen, and at the top level scanning stops right there.
+//!
+//! What is read is checked: UTF-8 of the whole event (up front, with SIMD),
+//! JSON syntax of everything scanned or skipped up to the point where
+//! scanning stops, string escapes, and the nesting depth. Bytes after an
+//! early stop are not examined (like Quamina's flattener, and for the same
+//! reason: they cannot change the answer).
+
+use crate::error::{EventError, EventErrorKind};
+use crate::paths::{FieldId, PathTrie};
+
+/// A leaf value of the event, at a used field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Leaf<'a> {
+    /// A string, unescaped.
+    Str(&'a str),
+    /// A number's text, checked to be JSON number syntax.
+    Num(&'a [u8]),
+    True,
+    False,
+    Null,
+}
+
+/// Where a leaf sits: the arrays around it, outermost first, as
+/// `(array instance, element index)`. `version` changes whenever the stack does,
+/// so a visitor can cache what it derives from it.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub arrays: &'a [(u32, u32)],
+    pub version: u32,
+}
+
+/// Receives the leaves of used fields.
+pub trait Visitor {
+    fn leaf(&mut self, field: FieldId, tracks_presence: bool, leaf: Leaf<'_>, ctx: Context<'_>);
+}
+
+/// Scanner state for one event.
+pub struct Scanner<'a, 't> {
+    bytes: &'a [u8],
+    pos: usize,
+    depth: usize,
+    max_depth: usize,
+    trie: &'t PathTrie,
+    arrays: Vec<(u32, u32)>,
+    next_array: u32,
+    version: u32,
+    /// Unescaped text of the current string, when it had escapes.
+    buf: String,
+    /// Children seen so far, per open object (for the early exit).
+    seen: Vec<u32>,
+}
+
+enum Flow {
+    Continue,
+    /// Every used member of the top-level object was seen: stop scanning.
+    Done,
+}
+
+type Res<T> = Result<T, EventError>;
+
+/// Scans `bytes` as an event, calling `visitor` for each leaf of a used field.
+pub fn scan(
+    bytes: &[u8],
+    trie: &PathTrie,
+    max_depth: usize,
+    max_bytes: usize,
+    visitor: &mut impl Visitor,
+) -> Res<()> {
+    if bytes.len() > max_bytes {
+        return Err(EventError::new(
+            EventErrorKind::TooLarge { size: bytes.len(), limit: max_bytes },
+            0,
+        ));
+    }
+    if let Err(e) = simdutf8::compat::from_utf8(bytes) {
+        return Err(EventError::new(EventErrorKind::InvalidUtf8, e.valid_up_to()));
+    }
+    let mut s = Scanner {
+        bytes,
+        pos: 0,
+        depth: 0,
+        max_depth,
+        trie,
+        arrays: Vec::new(),
+        next_array: 0,
+        version: 0,
+        buf: String::new(),
+        seen: Vec::new(),
+    };
+    s.ws();
+    match s.peek() {
+        Some(b'{') => {}
+        Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+            return Err(EventError::new(EventErrorKind::NotAnObject, s.pos))
+        }
+        Some(_) => return Err(s.syntax("expected a JSON value")),
+        None => return Err(s.syntax("empty input")),
+    }
+    if let Flow::Continue = s.object(0, true, visitor)? {
+        s.ws();
+        if s.pos < s.bytes.len() {
+            return Err(s.syntax("trailing characters after the event"));
+        }
+    }
+    Ok(())
+}
+
+impl<'a, 't> Scanner<'a, 't> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn syntax(&self, what: &'static str) -> EventError {
+        EventError::new(EventErrorKind::Syntax(what), self.pos)
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    #[inline]
+    fn expect(&mut self, b: u8, what: &'static str) -> Res<()> {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.syntax(what))
+        }
+    }
+
+    fn enter(&mut self) -> Res<()> {
+        self.depth += 1;
+        if self.depth > self.max_depth {
+            return Err(EventError::new(
+                EventErrorKind::TooDeep { limit: self.max_depth },
+                self.pos,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Scans an object at `node` of the trie; the cursor is on `{`.
+    fn object(&mut self, node: u32, top: bool, v: &mut impl Visitor) -> Res<Flow> {
+        self.enter()?;
+        self.pos += 1;
+        let trie = self.trie;
+        let wanted = trie.nodes[node as usize].children.len();
+        let seen_base = self.seen.len();
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(Flow::Continue);
+        }
+        loop {
+            self.ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.syntax("expected a member name"));
+            }
+            let (start, end, escaped) = self.string()?;
+            let child = if wanted == 0 {
+                None
+            } else if escaped {
+                let key = std::mem::take(&mut self.buf);
+                let c = trie.child(node, key.as_bytes());
+                self.buf = key;
+                c
+            } else {
+                trie.child(node, &self.bytes[start..end])
+            };
+            self.ws();
+            self.expect(b':', "expected ':' after a member name")?;
+            self.ws();
+            match child {
+                Some(c) => {
+                    let direct = !escaped && memchr::memchr(b'.', &self.bytes[start..end]).is_none();
+                    self.value(c, v)?;
+                    if direct && !self.seen[seen_base..].contains(&c) {
+                        self.seen.push(c);
+                        if self.seen.len() - seen_base == wanted {
+                            self.seen.truncate(seen_base);
+                            if top {
+                                return Ok(Flow::Done);
+                            }
+                            // The skipper closes this object, depth included.
+                            self.skip_rest_of_container()?;
+                            return Ok(Flow::Continue);
+                        }
+                    }
+                }
+                None => self.skip_value()?,
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => return Err(self.syntax("expected ',' or '}' in an object")),
+            }
+        }
+        self.seen.truncate(seen_base);
+        self.depth -= 1;
+        Ok(Flow::Continue)
+    }
+
+    /// A value at a used node: descend into objects and arrays, report leaves.
+    fn value(&mut self, node: u32, v: &mut impl Visitor) -> Res<()> {
+        let trie = self.trie;
+        let n = &trie.nodes[node as usize];
+        match self.peek() {
+            Some(b'{') => {
+                if n.children.is_empty() {
+                    self.skip_value()
+                } else {
+                    self.object(node, false, v).map(|_| ())
+                }
+            }
+            Some(b'[') => self.array(node, v),
+            _ => {
+                let Some(field) = n.field else { return self.skip_value() };
+                let tracks = n.tracks_presence;
+                let leaf_start = self.pos;
+                let ctx_version = self.version;
+                match self.peek() {
+                    Some(b'"') => {
+                        let (start, end, escaped) = self.string()?;
+                        let ctx = Context { arrays: &self.arrays, version: ctx_version };
+                        let text = if escaped {
+                            self.buf.as_str()
+                        } else {
+                            // Checked as UTF-8 up front; a string's bounds are ASCII quotes.
+                            std::str::from_utf8(&self.bytes[start..end])
+                                .map_err(|_| EventError::new(EventErrorKind::InvalidUtf8, start))?
+                        };
+                        v.leaf(field, tracks, Leaf::Str(text), ctx);
+                    }
+                    Some(b't') => {
+                        self.literal(b"true")?;
+                        v.leaf(field, tracks, Leaf::True, Context { arrays: &self.arrays, version: ctx_version });
+                    }
+                    Some(b'f') => {
+                        self.literal(b"false")?;
+                        v.leaf(field, tracks, Leaf::False, Context { arrays: &self.arrays, version: ctx_version });
+                    }
+                    Some(b'n') => {
+                        self.literal(b"null")?;
+                        v.leaf(field, tracks, Leaf::Null, Context { arrays: &self.arrays, version: ctx_version });
+                    }
+                    Some(b'-' | b'0'..=b'9') => {
+                        self.number()?;
+                        let text = &self.bytes[leaf_start..self.pos];
+                        v.leaf(field, tracks, Leaf::Num(text), Context { arrays: &self.arrays, version: ctx_version });
+                    }
+                    _ => return Err(self.syntax("expected a JSON value")),
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// An array at a used node: each element is a value at the same node.
+    fn array(&mut self, node: u32, v: &mut impl Visitor) -> Res<()> {
+        self.enter()?;
+        self.pos += 1;
+        let id = self.next_array;
+        self.next_array += 1;
+        self.arrays.push((id, 0));
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+        } else {
+            let mut index = 0u32;
+            loop {
+                self.ws();
+                if let Some(top) = self.arrays.last_mut() {
+                    top.1 = index;
+                }
+                self.version = self.version.wrapping_add(1);
+                self.value(node, v)?;
+                self.ws();
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b']') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return Err(self.syntax("expected ',' or ']' in an array")),
+                }
+                index += 1;
+            }
+        }
+        self.arrays.pop();
+        self.version = self.version.wrapping_add(1);
+        self.depth -= 1;
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &'static [u8]) -> Res<()> {
+        if self.bytes[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.syntax("invalid literal"))
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    /// A JSON number; the cursor ends just after it.
+    fn number(&mut self) -> Res<()> {
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(self.syntax("invalid number")),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(self.syntax("invalid number"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.syntax("invalid number"));
+            }
+        }
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Res<u32> {
+        let h = self.bytes.get(self.pos..self.pos + 4).ok_or_else(|| self.syntax("truncated \\u escape"))?;
+        let mut v = 0u32;
+        for &b in h {
+            let d = (b as char).to_digit(16).ok_or_else(|| self.syntax("invalid \\u escape"))?;
+            v = v * 16 + d;
+        }
+        self.pos += 4;
+        Ok(v)
+    }
+
+    /// A string; the cursor is on the opening quote. Returns the raw content
+    /// bounds and whether it had escapes (then `self.buf` holds the unescaped text).
+    fn string(&mut self) -> Res<(usize, usize, bool)> {
+        self.pos += 1;
+        let start = self.pos;
+        let rest = &self.bytes[self.pos..];
+        let i = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+        // Control characters are not allowed raw inside strings.
+        if let Some(c) = rest[..i].iter().position(|&b| b < 0x20) {
+            self.pos += c;
+            return Err(self.syntax("control character in a string"));
+        }
+        self.pos += i;
+        match self.peek() {
+            Some(b'"') => {
+                let end = self.pos;
+                self.pos += 1;
+                Ok((start, end, false))
+            }
+            Some(_) => self.escaped_string(start),
+            None => Err(self.syntax("unterminated string")),
+        }
+    }
+
+    fn escaped_string(&mut self, start: usize) -> Res<(usize, usize, bool)> {
+        self.buf.clear();
+        // Safe: validated as UTF-8 up front, and start..pos ends before an ASCII byte.
+        self.buf.push_str(std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or_default());
+        loop {
+            match self.peek() {
+                None => return Err(self.syntax("unterminated string")),
+                Some(b'"') => {
+                    let end = self.pos;
+                    self.pos += 1;
+                    return Ok((start, end, true));
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let e = self.peek().ok_or_else(|| self.syntax("unterminated string"))?;
+                    self.pos += 1;
+                    let c = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let at = self.pos - 2;
+                            let hi = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&hi) {
+                                if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                                    return Err(EventError::new(EventErrorKind::LoneSurrogate, at));
+                                }
+                                self.pos += 2;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return Err(EventError::new(EventErrorKind::LoneSurrogate, at));
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else if (0xDC00..0xE000).contains(&hi) {
+                                return Err(EventError::new(EventErrorKind::LoneSurrogate, at));
+                            } else {
+                                hi
+                            };
+                            char::from_u32(code).ok_or_else(|| self.syntax("invalid \\u escape"))?
+                        }
+                        _ => {
+                            self.pos -= 1;
+                            return Err(self.syntax("invalid escape"));
+                        }
+                    };
+                    self.buf.push(c);
+                }
+                Some(b) if b < 0x20 => return Err(self.syntax("control character in a string")),
+                Some(_) => {
+                    let rest = &self.bytes[self.pos..];
+                    let n = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+                    if let Some(c) = rest[..n].iter().position(|&b| b < 0x20) {
+                        self.pos += c;
+                        return Err(self.syntax("control character in a string"));
+                    }
+                    self.buf.push_str(std::str::from_utf8(&rest[..n]).unwrap_or_default());
+                    self.pos += n;
+                }
+            }
+        }
+    }
+
+    /// Skips one value, checking its syntax, without recursion.
+    fn skip_value(&mut self) -> Res<()> {
+        match self.peek() {
+            Some(b'{' | b'[') => {
+                let base = self.depth;
+                self.skip_nested(base)
+            }
+            Some(b'"') => self.string().map(|_| ()),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => Err(self.syntax("expected a JSON value")),
+        }
+    }
+
+    /// Skips the rest of the object the cursor is inside (after a member value).
+    fn skip_rest_of_container(&mut self) -> Res<()> {
+        // Re-enter the skipper as if we were just after a value in an object
+        // one level below the current depth.
+        let base = self.depth - 1;
+        let mut stack: Vec<u8> = vec![b'}'];
+        self.skip_loop(base, &mut stack, false)
+    }
+
+    fn skip_nested(&mut self, base: usize) -> Res<()> {
+        let mut stack: Vec<u8> = Vec::new();
+        let open = self.peek().unwrap_or(b'{');
+        self.enter()?;
+        self.pos += 1;
+        stack.push(if open == b'{' { b'}' } else { b']' });
+        self.ws();
+        if self.peek() == stack.last().copied() {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        self.skip_loop(base, &mut stack, true)
+    }
+
+    /// The iterative skipper. `at_start`: at the first member/element of the
+    /// innermost container (else just after a value in it).
+    fn skip_loop(&mut self, base: usize, stack: &mut Vec<u8>, mut at_start: bool) -> Res<()> {
+        loop {
+            let close = *stack.last().unwrap_or(&b'}');
+            if !at_start {
+                self.ws();
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b) if b == close => {
+                        self.pos += 1;
+                        stack.pop();
+                        self.depth -= 1;
+                        if stack.is_empty() {
+                            debug_assert_eq!(self.depth, base);
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    _ => return Err(self.syntax("expected ',' or a closing bracket")),
+                }
+            }
+            at_start = false;
+            self.ws();
+            if close == b'}' {
+                if self.peek() != Some(b'"') {
+                    return Err(self.syntax("expected a member name"));
+                }
+                self.string()?;
+                self.ws();
+                self.expect(b':', "expected ':' after a member name")?;
+                self.ws();
+            }
+            match self.peek() {
+                Some(open @ (b'{' | b'[')) => {
+                    self.enter()?;
+                    self.pos += 1;
+                    let c = if open == b'{' { b'}' } else { b']' };
+                    stack.push(c);
+                    self.ws();
+                    if self.peek() == Some(c) {
+                        self.pos += 1;
+                        stack.pop();
+                        self.depth -= 1;
+                    } else {
+                        at_start = true;
+                    }
+                }
+                _ => self.skip_value()?,
+            }
+        }
+    }
+}

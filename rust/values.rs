@@ -1,0 +1,207 @@
+//! Value matchers: all predicates of all sub-patterns on one field, compiled
+//! into shared tables, so one leaf value is tested against every rule on that
+//! field at once. A matcher reports *targets*: a slot (one field of one
+//! sub-pattern) whose predicate holds, or an `anything-but` entry whose
+//! exclusion holds (that entry then does not fire).
+
+use crate::casefold::fold;
+use crate::ip::{self, IpKey};
+use crate::number::{self, eq_key, order_key};
+use crate::pattern::Predicate;
+use crate::scanner::Leaf;
+use crate::tables::{ByteTrie, IntervalIndex};
+use crate::wildcard::WildcardSet;
+use rustc_hash::FxHashMap;
+
+/// Target flag: the rest is an anything-but entry, not a slot.
+const EXCLUSION: u32 = 1 << 31;
+
+/// All predicates on one field, ready to match.
+#[derive(Debug, Clone, Default)]
+pub struct FieldMatcher {
+    exact: FxHashMap<Box<[u8]>, Vec<u32>>,
+    num_eq: FxHashMap<u64, Vec<u32>>,
+    num_text: FxHashMap<Box<[u8]>, Vec<u32>>,
+    ip_eq: FxHashMap<IpKey, Vec<u32>>,
+    on_true: Vec<u32>,
+    on_false: Vec<u32>,
+    on_null: Vec<u32>,
+    exists: Vec<u32>,
+    prefix: ByteTrie,
+    suffix: ByteTrie,
+    fold_eq: FxHashMap<Box<[u8]>, Vec<u32>>,
+    fold_prefix: ByteTrie,
+    fold_suffix: ByteTrie,
+    wildcards: WildcardSet,
+    wildcard_targets: Vec<u32>,
+    ranges: IntervalIndex<u64>,
+    cidr: IntervalIndex<(u8, u128)>,
+    /// anything-but entries: the slots each fires when not excluded.
+    anything_but: Vec<u32>,
+    uses_fold: bool,
+    uses_ip: bool,
+    uses_float: bool,
+}
+
+/// Collects predicates for one field, then builds a [`FieldMatcher`].
+#[derive(Default)]
+pub struct FieldBuilder {
+    m: FieldMatcher,
+    ranges: Vec<(Option<(u64, bool)>, Option<(u64, bool)>, u32)>,
+    cidrs: Vec<(Option<((u8, u128), bool)>, Option<((u8, u128), bool)>, u32)>,
+}
+
+impl FieldBuilder {
+    /// Adds `pred` for `slot`.
+    pub fn add(&mut self, slot: u32, pred: &Predicate) {
+        if let Predicate::AnythingBut(exclusions) = pred {
+            let entry = self.m.anything_but.len() as u32;
+            self.m.anything_but.push(slot);
+            for e in exclusions {
+                self.add_target(entry | EXCLUSION, e);
+            }
+        } else {
+            self.add_target(slot, pred);
+        }
+    }
+
+    fn add_target(&mut self, t: u32, pred: &Predicate) {
+        let m = &mut self.m;
+        match pred {
+            Predicate::Exact(s) => m.exact.entry(s.as_bytes().into()).or_default().push(t),
+            Predicate::IpEquals(k) => {
+                m.uses_ip = true;
+                m.ip_eq.entry(*k).or_default().push(t)
+            }
+            Predicate::NumEquals(v) => {
+                m.uses_float = true;
+                m.num_eq.entry(eq_key(*v)).or_default().push(t)
+            }
+            Predicate::NumText(s) => m.num_text.entry(s.as_bytes().into()).or_default().push(t),
+            Predicate::True => m.on_true.push(t),
+            Predicate::False => m.on_false.push(t),
+            Predicate::Null => m.on_null.push(t),
+            Predicate::Exists => m.exists.push(t),
+            Predicate::Prefix(s) => m.prefix.insert(s.bytes(), t),
+            Predicate::Suffix(s) => m.suffix.insert(s.bytes().rev(), t),
+            Predicate::PrefixFold(s) => {
+                m.uses_fold = true;
+                m.fold_prefix.insert(s.bytes(), t)
+            }
+            Predicate::SuffixFold(s) => {
+                m.uses_fold = true;
+                m.fold_suffix.insert(s.bytes().rev(), t)
+            }
+            Predicate::EqualsFold(s) => {
+                m.uses_fold = true;
+                m.fold_eq.entry(s.as_bytes().into()).or_default().push(t)
+            }
+            Predicate::Wildcard(tokens) => {
+                m.wildcards.push(tokens);
+                m.wildcard_targets.push(t);
+            }
+            Predicate::Range { low, high } => {
+                m.uses_float = true;
+                self.ranges.push((
+                    low.map(|(v, i)| (order_key(v), i)),
+                    high.map(|(v, i)| (order_key(v), i)),
+                    t,
+                ));
+            }
+            Predicate::Cidr(r) => {
+                m.uses_ip = true;
+                self.cidrs.push((Some(((r.family, r.low), true)), Some(((r.family, r.high), true)), t));
+            }
+            Predicate::AnythingBut(_) => unreachable!("anything-but cannot nest"),
+        }
+    }
+
+    pub fn build(mut self) -> FieldMatcher {
+        self.m.ranges = IntervalIndex::build(&self.ranges);
+        self.m.cidr = IntervalIndex::build(&self.cidrs);
+        self.m
+    }
+}
+
+/// Per-thread buffers a matcher needs.
+#[derive(Default)]
+pub struct ValueScratch {
+    excluded: Vec<u32>,
+}
+
+impl FieldMatcher {
+    /// States this matcher adds to the machine (for limits and stats).
+    pub fn states(&self) -> usize {
+        self.prefix.nodes()
+            + self.suffix.nodes()
+            + self.fold_prefix.nodes()
+            + self.fold_suffix.nodes()
+            + self.wildcards.states()
+    }
+
+    /// Reports every slot whose predicate on this field holds for `leaf`.
+    #[inline]
+    pub fn eval(&self, leaf: Leaf<'_>, scratch: &mut ValueScratch, hit: &mut impl FnMut(u32)) {
+        let excluded = &mut scratch.excluded;
+        excluded.clear();
+        let mut fire = |t: u32| {
+            if t & EXCLUSION != 0 {
+                excluded.push(t & !EXCLUSION);
+            } else {
+                hit(t);
+            }
+        };
+        self.exists.iter().for_each(|&t| fire(t));
+        match leaf {
+            Leaf::Str(s) => {
+                let bytes = s.as_bytes();
+                if let Some(ts) = self.exact.get(bytes) {
+                    ts.iter().for_each(|&t| fire(t));
+                }
+                self.prefix.find_prefixes(bytes.iter().copied(), &mut fire);
+                self.suffix.find_prefixes(bytes.iter().rev().copied(), &mut fire);
+                if self.uses_fold {
+                    let folded = fold(s);
+                    let fb = folded.as_bytes();
+                    if let Some(ts) = self.fold_eq.get(fb) {
+                        ts.iter().for_each(|&t| fire(t));
+                    }
+                    self.fold_prefix.find_prefixes(fb.iter().copied(), &mut fire);
+                    self.fold_suffix.find_prefixes(fb.iter().rev().copied(), &mut fire);
+                }
+                if !self.wildcards.is_empty() {
+                    self.wildcards.find(bytes, |i| fire(self.wildcard_targets[i]));
+                }
+                if self.uses_ip {
+                    if let Some(key) = ip::parse(s) {
+                        if let Some(ts) = self.ip_eq.get(&key) {
+                            ts.iter().for_each(|&t| fire(t));
+                        }
+                        self.cidr.find((key.family, key.bits), &mut fire);
+                    }
+                }
+            }
+            Leaf::Num(text) => {
+                if let Some(ts) = self.num_text.get(text) {
+                    ts.iter().for_each(|&t| fire(t));
+                }
+                if self.uses_float {
+                    if let Some(v) = number::event_value(text) {
+                        if let Some(ts) = self.num_eq.get(&eq_key(v)) {
+                            ts.iter().for_each(|&t| fire(t));
+                        }
+                        self.ranges.find(order_key(v), &mut fire);
+                    }
+                }
+            }
+            Leaf::True => self.on_true.iter().for_each(|&t| fire(t)),
+            Leaf::False => self.on_false.iter().for_each(|&t| fire(t)),
+            Leaf::Null => self.on_null.iter().for_each(|&t| fire(t)),
+        }
+        for (entry, &slot) in self.anything_but.iter().enumerate() {
+            if !excluded.contains(&(entry as u32)) {
+                hit(slot);
+            }
+        }
+    }
+}
