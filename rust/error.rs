@@ -14,7 +14,9 @@ pub struct PatternError {
 
 impl PatternError {
     pub fn new(reason: impl Into<String>) -> Self {
-        PatternError { reason: reason.into() }
+        PatternError {
+            reason: reason.into(),
+        }
     }
 }
 
@@ -67,11 +69,19 @@ impl fmt::Display for EventError {
                 write!(f, "event is not valid UTF-8 (at byte {})", self.offset)
             }
             EventErrorKind::Syntax(what) => {
-                write!(f, "event is not valid JSON: {} at byte {}", what, self.offset)
+                write!(
+                    f,
+                    "event is not valid JSON: {} at byte {}",
+                    what, self.offset
+                )
             }
             EventErrorKind::NotAnObject => write!(f, "event is not a JSON object"),
             EventErrorKind::LoneSurrogate => {
-                write!(f, "event has a lone surrogate escape at byte {}", self.offset)
+                write!(
+                    f,
+                    "event has a lone surrogate escape at byte {}",
+                    self.offset
+                )
             }
             EventErrorKind::TooDeep { limit } => write!(
                 f,
@@ -79,7 +89,11 @@ impl fmt::Display for EventError {
                 limit, self.offset
             ),
             EventErrorKind::TooLarge { size, limit } => {
-                write!(f, "event is {} bytes, more than the limit of {}", size, limit)
+                write!(
+                    f,
+                    "event is {} bytes, more than the limit of {}",
+                    size, limit
+                )
             }
             EventErrorKind::TooComplex { limit } => write!(
                 f,

@@ -32,6 +32,7 @@ pub mod casefold;
 pub mod config;
 pub mod error;
 pub mod ip;
+pub mod json;
 mod machine;
 mod matching;
 pub mod number;

@@ -13,13 +13,13 @@
 
 use crate::config::Config;
 use crate::error::{Error, EventError, LimitError, PatternError};
+use crate::json::Json;
 use crate::matching::Scratch;
 use crate::paths::{FieldId, PathTrie};
 use crate::pattern::{self, Pattern, PatternLimits};
 use crate::segment::{PatternId, Segment};
 use arc_swap::ArcSwap;
 use rustc_hash::FxHashMap;
-use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -38,7 +38,7 @@ pub struct Snapshot {
 
 struct Stored {
     name: Arc<str>,
-    source: Value,
+    source: Json,
     compiled: Arc<Pattern>,
 }
 
@@ -91,7 +91,9 @@ impl Default for Machine {
 
 impl std::fmt::Debug for Machine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Machine").field("stats", &self.stats()).finish()
+        f.debug_struct("Machine")
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
@@ -102,7 +104,11 @@ impl Machine {
         let config = Arc::new(config);
         let mut writer = Writer::default();
         let snap = writer.snapshot(&config);
-        Machine { config, current: ArcSwap::from_pointee(snap), writer: Mutex::new(writer) }
+        Machine {
+            config,
+            current: ArcSwap::from_pointee(snap),
+            writer: Mutex::new(writer),
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -123,7 +129,7 @@ impl Machine {
     }
 
     /// Checks and compiles a pattern without adding it.
-    pub fn compile(&self, pattern: &str) -> Result<(Value, Pattern), PatternError> {
+    pub fn compile(&self, pattern: &str) -> Result<(Json, Pattern), PatternError> {
         let value = pattern::parse_json(pattern)?;
         let compiled = pattern::compile_value(&value, self.limits())?;
         Ok((value, compiled))
@@ -152,14 +158,26 @@ impl Machine {
         let mut w = self.lock();
         let total = w.states() + new_states;
         if total > self.config.max_states {
-            return Err(LimitError { limit_name: "max_states", given: total, limit: self.config.max_states }.into());
+            return Err(LimitError {
+                limit_name: "max_states",
+                given: total,
+                limit: self.config.max_states,
+            }
+            .into());
         }
         let mut ids = Vec::with_capacity(compiled.len());
         for (name, source, pattern) in compiled {
             let id = w.next_id;
             w.next_id += 1;
             w.by_name.entry(name.clone()).or_default().push(id);
-            w.patterns.insert(id, Stored { name, source, compiled: pattern });
+            w.patterns.insert(
+                id,
+                Stored {
+                    name,
+                    source,
+                    compiled: pattern,
+                },
+            );
             ids.push(id);
         }
         let segment = w.build(&ids);
@@ -174,7 +192,9 @@ impl Machine {
     pub fn delete_rule(&self, name: &str, pattern: Option<&str>) -> Result<usize, PatternError> {
         let wanted = pattern.map(pattern::parse_json).transpose()?;
         let mut w = self.lock();
-        let Some(ids) = w.by_name.get(name).cloned() else { return Ok(0) };
+        let Some(ids) = w.by_name.get(name).cloned() else {
+            return Ok(0);
+        };
         let remove: Vec<PatternId> = ids
             .iter()
             .copied()
@@ -195,8 +215,12 @@ impl Machine {
         let mut i = 0;
         while i < w.segments.len() {
             if w.segments[i].ids.iter().any(|id| remove.contains(id)) {
-                let ids: Vec<PatternId> =
-                    w.segments[i].ids.iter().copied().filter(|id| !remove.contains(id)).collect();
+                let ids: Vec<PatternId> = w.segments[i]
+                    .ids
+                    .iter()
+                    .copied()
+                    .filter(|id| !remove.contains(id))
+                    .collect();
                 if ids.is_empty() {
                     w.segments.remove(i);
                     continue;
@@ -238,7 +262,10 @@ impl Machine {
         let w = self.lock();
         w.by_name
             .iter()
-            .flat_map(|(name, ids)| ids.iter().map(|id| (name.clone(), w.patterns[id].source.to_string())))
+            .flat_map(|(name, ids)| {
+                ids.iter()
+                    .map(|id| (name.clone(), w.patterns[id].source.to_string()))
+            })
             .collect()
     }
 
@@ -247,7 +274,11 @@ impl Machine {
         Stats {
             rules: w.by_name.len(),
             patterns: w.patterns.len(),
-            subpatterns: w.patterns.values().map(|p| p.compiled.subpatterns.len()).sum(),
+            subpatterns: w
+                .patterns
+                .values()
+                .map(|p| p.compiled.subpatterns.len())
+                .sum(),
             fields: w.fields.len(),
             segments: w.segments.len(),
             states: w.states(),

@@ -71,7 +71,8 @@ impl Scratch {
             }
         }
         let id = self.spans.len() as u32;
-        self.spans.push((self.arena.len() as u32, ctx.arrays.len() as u32));
+        self.spans
+            .push((self.arena.len() as u32, ctx.arrays.len() as u32));
         self.arena.extend_from_slice(ctx.arrays);
         self.cached = Some((ctx.version, id));
         id
@@ -93,7 +94,9 @@ impl Visitor for Run<'_> {
         let sc = &mut *self.sc;
         let epoch = sc.epoch;
         for (si, seg) in self.snap.segments.iter().enumerate() {
-            let Some(m) = seg.fields.get(&field) else { continue };
+            let Some(m) = seg.fields.get(&field) else {
+                continue;
+            };
             let slot_base = self.snap.slot_base[si];
             let sub_base = self.snap.sub_base[si];
             let (slot_epoch, sub_epoch, sub_hits, completed, hits) = (
@@ -129,7 +132,11 @@ impl Visitor for Run<'_> {
 
 impl Snapshot {
     /// Names of the rules that match `event` (sorted, each once).
-    pub fn rules_for_event(&self, event: &[u8], sc: &mut Scratch) -> Result<Vec<Arc<str>>, EventError> {
+    pub fn rules_for_event(
+        &self,
+        event: &[u8],
+        sc: &mut Scratch,
+    ) -> Result<Vec<Arc<str>>, EventError> {
         sc.reset(self.total_slots, self.total_subs);
         scanner::scan(
             event,
@@ -159,7 +166,11 @@ impl Snapshot {
         for seg in &self.segments {
             for &local in &seg.absent_only {
                 let info = &seg.subs[local as usize];
-                if info.absent.iter().all(|&f| presence_of(&sc.presence, f).is_empty()) {
+                if info
+                    .absent
+                    .iter()
+                    .all(|&f| presence_of(&sc.presence, f).is_empty())
+                {
                     names.push(seg.patterns[info.pattern as usize].1.clone());
                 }
             }
@@ -212,7 +223,12 @@ fn compatible(sc: &Scratch, a: u32, b: u32) -> bool {
 
 /// Is there one leaf per slot, pairwise compatible, with every absent field
 /// having no leaf compatible with all of them?
-fn consistent(info: &SubInfo, gfirst: u32, sc: &Scratch, budget: usize) -> Result<bool, EventError> {
+fn consistent(
+    info: &SubInfo,
+    gfirst: u32,
+    sc: &Scratch,
+    budget: usize,
+) -> Result<bool, EventError> {
     let mut slots: Vec<Vec<u32>> = Vec::with_capacity(info.slots as usize);
     for s in gfirst..gfirst + info.slots {
         let a = sc.hits.partition_point(|h| h.0 < s);
@@ -249,16 +265,29 @@ fn search(
 ) -> Result<bool, EventError> {
     *steps += 1;
     if *steps > budget {
-        return Err(EventError::new(EventErrorKind::TooComplex { limit: budget }, 0));
+        return Err(EventError::new(
+            EventErrorKind::TooComplex { limit: budget },
+            0,
+        ));
     }
     let depth = chosen.len();
     if depth == slots.len() {
-        let present = absent
-            .iter()
-            .any(|leaves| leaves.iter().any(|&l| chosen.iter().all(|&c| compatible(sc, l, c))));
+        let present = absent.iter().any(|leaves| {
+            leaves
+                .iter()
+                .any(|&l| chosen.iter().all(|&c| compatible(sc, l, c)))
+        });
         return Ok(!present);
     }
     for &c in &slots[depth] {
+        // Count every candidate tried, so the budget bounds the real work.
+        *steps += 1;
+        if *steps > budget {
+            return Err(EventError::new(
+                EventErrorKind::TooComplex { limit: budget },
+                0,
+            ));
+        }
         if chosen.iter().all(|&d| compatible(sc, c, d)) {
             chosen.push(c);
             let ok = search(slots, absent, chosen, sc, steps, budget)?;

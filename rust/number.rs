@@ -43,7 +43,10 @@ fn is_integer_syntax(text: &str) -> bool {
 /// True when an integer-syntax text has magnitude above 2^53.
 fn beyond_2_pow_53(text: &str) -> bool {
     const LIMIT: &str = "9007199254740992";
-    let body = text.strip_prefix('-').unwrap_or(text).trim_start_matches('0');
+    let body = text
+        .strip_prefix('-')
+        .unwrap_or(text)
+        .trim_start_matches('0');
     body.len() > LIMIT.len() || (body.len() == LIMIT.len() && body > LIMIT)
 }
 
@@ -128,7 +131,7 @@ mod tests {
         assert_eq!(literal("-0").unwrap(), LiteralNumber::Float(0.0));
         assert_eq!(
             literal("37.807807921694092").unwrap(),
-            LiteralNumber::Float(37.807807921694092)
+            LiteralNumber::Float("37.807807921694092".parse().unwrap())
         );
     }
 
@@ -147,6 +150,9 @@ mod tests {
         assert_eq!(event_value(b"1e400"), None);
         assert_eq!(event_value(b"1e-400"), None);
         assert_eq!(event_value(b"0e10"), Some(0.0));
-        assert_eq!(event_value(b"-122.422003528252475"), Some(-122.422003528252475));
+        assert_eq!(
+            event_value(b"-122.422003528252475"),
+            Some("-122.422003528252475".parse().unwrap())
+        );
     }
 }

@@ -24,7 +24,9 @@ pub struct PathTrie {
 
 impl Default for PathTrie {
     fn default() -> Self {
-        PathTrie { nodes: vec![TrieNode::default()] }
+        PathTrie {
+            nodes: vec![TrieNode::default()],
+        }
     }
 }
 
@@ -38,7 +40,9 @@ impl PathTrie {
                 None => {
                     let n = self.nodes.len();
                     self.nodes.push(TrieNode::default());
-                    self.nodes[node].children.insert(segment.as_bytes().into(), n as u32);
+                    self.nodes[node]
+                        .children
+                        .insert(segment.as_bytes().into(), n as u32);
                     n
                 }
             };
@@ -56,9 +60,7 @@ impl PathTrie {
         if let Some(&n) = children.get(key) {
             return Some(n);
         }
-        if memchr::memchr(b'.', key).is_none() {
-            return None;
-        }
+        memchr::memchr(b'.', key)?;
         let mut node = node;
         for segment in key.split(|&b| b == b'.') {
             node = *self.nodes[node as usize].children.get(segment)?;

@@ -10,9 +10,9 @@
 use crate::casefold::fold;
 use crate::error::PatternError;
 use crate::ip::{self, IpKey, IpRange};
+use crate::json::{self, Json};
 use crate::number::{self, LiteralNumber};
 use crate::wildcard::{self, Wildcard};
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// A test on one leaf value of an event.
@@ -38,7 +38,10 @@ pub enum Predicate {
     /// A wildcard with at least one star; byte tokens, `None` a star.
     Wildcard(Vec<Option<u8>>),
     /// A numeric range with optional bounds; `(value, inclusive)`.
-    Range { low: Option<(f64, bool)>, high: Option<(f64, bool)> },
+    Range {
+        low: Option<(f64, bool)>,
+        high: Option<(f64, bool)>,
+    },
     Cidr(IpRange),
     /// Any leaf value at all.
     Exists,
@@ -70,7 +73,10 @@ pub struct PatternLimits {
 
 impl Default for PatternLimits {
     fn default() -> Self {
-        PatternLimits { max_fields: 256, max_subpatterns: 1024 }
+        PatternLimits {
+            max_fields: 256,
+            max_subpatterns: 1024,
+        }
     }
 }
 
@@ -96,19 +102,13 @@ const OPERATORS: &[&str] = &[
     "exactly",
 ];
 
-/// The text of a pattern number. serde_json keeps the digits but writes the
-/// exponent as `e+N` / `e-N`; `e+N` is shown as `eN`, the usual spelling.
-fn number_text(n: &serde_json::Number) -> String {
-    n.to_string().replace("e+", "e")
-}
-
 fn err<T>(reason: impl Into<String>) -> Result<T, PatternError> {
     Err(PatternError::new(reason))
 }
 
 /// Parses JSON text into a value that keeps key order and number text.
-pub fn parse_json(text: &str) -> Result<Value, PatternError> {
-    serde_json::from_str(text).map_err(|e| PatternError::new(e.to_string()))
+pub fn parse_json(text: &str) -> Result<Json, PatternError> {
+    json::parse(text).map_err(PatternError::new)
 }
 
 /// Parses, checks and expands a pattern given as JSON text.
@@ -117,8 +117,8 @@ pub fn compile(text: &str, limits: PatternLimits) -> Result<Pattern, PatternErro
 }
 
 /// Checks and expands a pattern given as a parsed JSON value.
-pub fn compile_value(value: &Value, limits: PatternLimits) -> Result<Pattern, PatternError> {
-    let Value::Object(obj) = value else {
+pub fn compile_value(value: &Json, limits: PatternLimits) -> Result<Pattern, PatternError> {
+    let Json::Object(obj) = value else {
         return err("Filter is not an object");
     };
     let mut parser = Parser { limits };
@@ -172,7 +172,7 @@ impl Parser {
 
     fn object(
         &mut self,
-        obj: &Map<String, Value>,
+        obj: &[(String, Json)],
         prefix: &str,
         in_or: bool,
     ) -> Result<Vec<Conj>, PatternError> {
@@ -195,8 +195,8 @@ impl Parser {
             }
             let path = join(prefix, key);
             match value {
-                Value::Object(inner) => nested.push(self.object(inner, &path, in_or)?),
-                Value::Array(items) => {
+                Json::Object(inner) => nested.push(self.object(inner, &path, in_or)?),
+                Json::Array(items) => {
                     plain.insert(path, self.match_list(items)?);
                 }
                 _ => return err(format!("\"{}\" must be an object or an array", key)),
@@ -212,13 +212,13 @@ impl Parser {
         Ok(acc)
     }
 
-    fn or(&mut self, value: &Value, prefix: &str) -> Result<Vec<Conj>, PatternError> {
-        let Value::Array(branches) = value else {
+    fn or(&mut self, value: &Json, prefix: &str) -> Result<Vec<Conj>, PatternError> {
+        let Json::Array(branches) = value else {
             return err("It must be an Array followed with $or.");
         };
         let mut alts = Vec::new();
         for b in branches {
-            let Value::Object(obj) = b else {
+            let Json::Object(obj) = b else {
                 return err("Only JSON object is allowed in array of $or relationship.");
             };
             alts.extend(self.object(obj, prefix, true)?);
@@ -230,36 +230,36 @@ impl Parser {
         Ok(alts)
     }
 
-    fn match_list(&mut self, items: &[Value]) -> Result<Vec<Alt>, PatternError> {
+    fn match_list(&mut self, items: &[Json]) -> Result<Vec<Alt>, PatternError> {
         if items.is_empty() {
             return err("Empty arrays are not allowed");
         }
         let mut alts = Vec::with_capacity(items.len());
         for item in items {
             match item {
-                Value::String(s) => {
+                Json::String(s) => {
                     alts.push(Alt::Pred(Predicate::Exact(s.as_str().into())));
                     if let Some(key) = ip::parse(s) {
                         alts.push(Alt::Pred(Predicate::IpEquals(key)));
                     }
                 }
-                Value::Number(n) => alts.push(Alt::Pred(match number::literal(&number_text(n))? {
+                Json::Number(n) => alts.push(Alt::Pred(match number::literal(n)? {
                     LiteralNumber::Float(v) => Predicate::NumEquals(v),
                     LiteralNumber::Text(t) => Predicate::NumText(t),
                 })),
-                Value::Bool(true) => alts.push(Alt::Pred(Predicate::True)),
-                Value::Bool(false) => alts.push(Alt::Pred(Predicate::False)),
-                Value::Null => alts.push(Alt::Pred(Predicate::Null)),
-                Value::Array(_) => {
+                Json::Bool(true) => alts.push(Alt::Pred(Predicate::True)),
+                Json::Bool(false) => alts.push(Alt::Pred(Predicate::False)),
+                Json::Null => alts.push(Alt::Pred(Predicate::Null)),
+                Json::Array(_) => {
                     return err("Match value must be String, number, true, false, or null")
                 }
-                Value::Object(op) => alts.push(self.operator(op)?),
+                Json::Object(op) => alts.push(self.operator(op)?),
             }
         }
         Ok(alts)
     }
 
-    fn operator(&mut self, op: &Map<String, Value>) -> Result<Alt, PatternError> {
+    fn operator(&mut self, op: &[(String, Json)]) -> Result<Alt, PatternError> {
         let mut entries = op.iter();
         let (name, value) = match (entries.next(), entries.next()) {
             (None, _) => return err("Empty objects are not allowed"),
@@ -268,7 +268,7 @@ impl Parser {
         };
         let pred = match name.as_str() {
             "exactly" => match value {
-                Value::String(s) => Predicate::Exact(s.as_str().into()),
+                Json::String(s) => Predicate::Exact(s.as_str().into()),
                 _ => return err("exactly match pattern must be a string"),
             },
             "prefix" => match affix(value, "prefix")? {
@@ -280,21 +280,21 @@ impl Parser {
                 (s, true) => Predicate::SuffixFold(fold(&s).into()),
             },
             "equals-ignore-case" => match value {
-                Value::String(s) => Predicate::EqualsFold(fold(s).into()),
+                Json::String(s) => Predicate::EqualsFold(fold(s).into()),
                 _ => return err("equals-ignore-case match pattern must be a string"),
             },
             "wildcard" => match value {
-                Value::String(s) => wildcard_predicate(s)?,
+                Json::String(s) => wildcard_predicate(s)?,
                 _ => return err("wildcard match pattern must be a string"),
             },
             "numeric" => numeric(value)?,
             "exists" => match value {
-                Value::Bool(true) => Predicate::Exists,
-                Value::Bool(false) => return Ok(Alt::Absent),
+                Json::Bool(true) => Predicate::Exists,
+                Json::Bool(false) => return Ok(Alt::Absent),
                 _ => return err("exists match pattern must be either true or false."),
             },
             "cidr" => match value {
-                Value::String(s) => Predicate::Cidr(ip::parse_cidr(s)?),
+                Json::String(s) => Predicate::Cidr(ip::parse_cidr(s)?),
                 _ => return err("prefix match pattern must be a string"),
             },
             "anything-but" => Predicate::AnythingBut(anything_but(value)?),
@@ -312,7 +312,10 @@ impl Parser {
                 fields, self.limits.max_fields
             ));
         }
-        let mut partial = vec![SubPattern { fields: Vec::new(), absent: Vec::new() }];
+        let mut partial = vec![SubPattern {
+            fields: Vec::new(),
+            absent: Vec::new(),
+        }];
         for (path, alts) in conj {
             let preds: Vec<Predicate> = alts
                 .iter()
@@ -323,13 +326,19 @@ impl Parser {
                 .collect();
             let absent = alts.contains(&Alt::Absent);
             match (preds.is_empty(), absent) {
-                (false, false) => partial.iter_mut().for_each(|s| s.fields.push((path.clone(), preds.clone()))),
+                (false, false) => partial
+                    .iter_mut()
+                    .for_each(|s| s.fields.push((path.clone(), preds.clone()))),
                 (true, _) => partial.iter_mut().for_each(|s| s.absent.push(path.clone())),
                 (false, true) => {
                     self.too_many(out.len() + partial.len() * 2)?;
                     let mut with_absent = partial.clone();
-                    with_absent.iter_mut().for_each(|s| s.absent.push(path.clone()));
-                    partial.iter_mut().for_each(|s| s.fields.push((path.clone(), preds.clone())));
+                    with_absent
+                        .iter_mut()
+                        .for_each(|s| s.absent.push(path.clone()));
+                    partial
+                        .iter_mut()
+                        .for_each(|s| s.fields.push((path.clone(), preds.clone())));
                     partial.extend(with_absent);
                 }
             }
@@ -340,15 +349,13 @@ impl Parser {
 }
 
 /// The argument of `prefix` / `suffix`: a string, or `{"equals-ignore-case": string}`.
-fn affix(value: &Value, name: &str) -> Result<(String, bool), PatternError> {
+fn affix(value: &Json, name: &str) -> Result<(String, bool), PatternError> {
     match value {
-        Value::String(s) => Ok((s.clone(), false)),
-        Value::Object(m) if m.len() == 1 && m.contains_key("equals-ignore-case") => {
-            match &m["equals-ignore-case"] {
-                Value::String(s) => Ok((s.clone(), true)),
-                _ => err("equals-ignore-case match pattern must be a string"),
-            }
-        }
+        Json::String(s) => Ok((s.clone(), false)),
+        Json::Object(m) if m.len() == 1 && m[0].0 == "equals-ignore-case" => match &m[0].1 {
+            Json::String(s) => Ok((s.clone(), true)),
+            _ => err("equals-ignore-case match pattern must be a string"),
+        },
         _ => err(format!("{} match pattern must be a string", name)),
     }
 }
@@ -368,15 +375,15 @@ fn operand_name(op: &str) -> &str {
     }
 }
 
-fn json_text(v: &Value) -> String {
+fn json_text(v: &Json) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Json::String(s) => s.clone(),
         other => other.to_string(),
     }
 }
 
-fn numeric(value: &Value) -> Result<Predicate, PatternError> {
-    let Value::Array(items) = value else {
+fn numeric(value: &Json) -> Result<Predicate, PatternError> {
+    let Json::Array(items) = value else {
         return err("Value of numeric must be an array.");
     };
     if items.is_empty() {
@@ -384,19 +391,24 @@ fn numeric(value: &Value) -> Result<Predicate, PatternError> {
     }
     let op_at = |i: usize| -> Option<&str> {
         match items.get(i) {
-            Some(Value::String(s)) => Some(s.as_str()),
+            Some(Json::String(s)) => Some(s.as_str()),
             _ => None,
         }
     };
     let number_after = |i: usize, op: &str| -> Result<f64, PatternError> {
         match items.get(i) {
-            Some(Value::Number(n)) => number::operand(&number_text(n)),
+            Some(Json::Number(n)) => number::operand(n),
             _ => err(format!("Value of {} must be numeric", operand_name(op))),
         }
     };
     let first = match op_at(0) {
         Some(op @ ("=" | "<" | "<=" | ">" | ">=")) => op,
-        _ => return err(format!("Unrecognized numeric range operator: {}", json_text(&items[0]))),
+        _ => {
+            return err(format!(
+                "Unrecognized numeric range operator: {}",
+                json_text(&items[0])
+            ))
+        }
     };
     let v = number_after(1, first)?;
     match first {
@@ -410,7 +422,10 @@ fn numeric(value: &Value) -> Result<Predicate, PatternError> {
             if items.len() > 2 {
                 return err("Too many terms in numeric range expression");
             }
-            Ok(Predicate::Range { low: None, high: Some((v, first == "<=")) })
+            Ok(Predicate::Range {
+                low: None,
+                high: Some((v, first == "<=")),
+            })
         }
         _ => {
             let low = Some((v, first == ">="));
@@ -419,7 +434,12 @@ fn numeric(value: &Value) -> Result<Predicate, PatternError> {
             }
             let second = match op_at(2) {
                 Some(op @ ("<" | "<=")) => op,
-                _ => return err(format!("Bad numeric range operator: {}", json_text(&items[2]))),
+                _ => {
+                    return err(format!(
+                        "Bad numeric range operator: {}",
+                        json_text(&items[2])
+                    ))
+                }
             };
             let top = number_after(3, second)?;
             if items.len() > 4 {
@@ -428,7 +448,10 @@ fn numeric(value: &Value) -> Result<Predicate, PatternError> {
             if v >= top {
                 return err("Bottom must be less than top");
             }
-            Ok(Predicate::Range { low, high: Some((top, second == "<=")) })
+            Ok(Predicate::Range {
+                low,
+                high: Some((top, second == "<=")),
+            })
         }
     }
 }
@@ -437,11 +460,11 @@ const ANYTHING_BUT_SHAPE: &str =
     "Value of anything-but must be an array or single string/number value.";
 
 /// The exclusions of an `anything-but`, as positive predicates.
-fn anything_but(value: &Value) -> Result<Vec<Predicate>, PatternError> {
+fn anything_but(value: &Json) -> Result<Vec<Predicate>, PatternError> {
     match value {
-        Value::String(s) => Ok(vec![Predicate::Exact(s.as_str().into())]),
-        Value::Number(n) => Ok(vec![Predicate::NumEquals(number::operand(&number_text(n))?)]),
-        Value::Array(items) => {
+        Json::String(s) => Ok(vec![Predicate::Exact(s.as_str().into())]),
+        Json::Number(n) => Ok(vec![Predicate::NumEquals(number::operand(n)?)]),
+        Json::Array(items) => {
             if items.is_empty() {
                 return err("Empty arrays are not allowed");
             }
@@ -449,23 +472,27 @@ fn anything_but(value: &Value) -> Result<Vec<Predicate>, PatternError> {
             let mut out = Vec::with_capacity(items.len());
             for item in items {
                 match item {
-                    Value::String(s) => {
+                    Json::String(s) => {
                         strings = true;
                         out.push(Predicate::Exact(s.as_str().into()));
                     }
-                    Value::Number(n) => {
+                    Json::Number(n) => {
                         numbers = true;
-                        out.push(Predicate::NumEquals(number::operand(&number_text(n))?));
+                        out.push(Predicate::NumEquals(number::operand(n)?));
                     }
-                    _ => return err("Inside anything but list, start|null|boolean is not supported."),
+                    _ => {
+                        return err(
+                            "Inside anything but list, start|null|boolean is not supported.",
+                        )
+                    }
                 }
-                if strings && numbers {
-                    return err("Inside anything but list, either all values are number or string, mixed type is not supported");
-                }
+            }
+            if strings && numbers {
+                return err("Inside anything but list, either all values are number or string, mixed type is not supported");
             }
             Ok(out)
         }
-        Value::Object(m) => {
+        Json::Object(m) => {
             let mut entries = m.iter();
             let (name, inner) = match (entries.next(), entries.next()) {
                 (None, _) => return err(ANYTHING_BUT_SHAPE),
@@ -474,23 +501,29 @@ fn anything_but(value: &Value) -> Result<Vec<Predicate>, PatternError> {
             };
             match name.as_str() {
                 "prefix" | "suffix" => {
-                    let one = |v: &Value| -> Result<Predicate, PatternError> {
+                    let one = |v: &Json| -> Result<Predicate, PatternError> {
                         match v {
-                            Value::String(s) if s.is_empty() => err("Null prefix/suffix not allowed"),
-                            Value::String(s) if name == "prefix" => Ok(Predicate::Prefix(s.as_str().into())),
-                            Value::String(s) => Ok(Predicate::Suffix(s.as_str().into())),
-                            Value::Object(_) => err(ANYTHING_BUT_SHAPE),
+                            Json::String(s) if s.is_empty() => {
+                                err("Null prefix/suffix not allowed")
+                            }
+                            Json::String(s) if name == "prefix" => {
+                                Ok(Predicate::Prefix(s.as_str().into()))
+                            }
+                            Json::String(s) => Ok(Predicate::Suffix(s.as_str().into())),
+                            Json::Object(_) => err(ANYTHING_BUT_SHAPE),
                             _ => err("prefix/suffix match pattern must be a string"),
                         }
                     };
                     list_or_one(inner, one)
                 }
-                "equals-ignore-case" => list_or_one(inner, |v| match v {
-                    Value::String(s) => Ok(Predicate::EqualsFold(fold(s).into())),
+                "equals-ignore-case" => list_or_one(inner, |v| {
+                    match v {
+                    Json::String(s) => Ok(Predicate::EqualsFold(fold(s).into())),
                     _ => err("Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported."),
+                }
                 }),
                 "wildcard" => list_or_one(inner, |v| match v {
-                    Value::String(s) => wildcard_predicate(s),
+                    Json::String(s) => wildcard_predicate(s),
                     _ => err("wildcard match pattern must be a string"),
                 }),
                 other => err(format!("Unsupported anything-but pattern: {}", other)),
@@ -501,11 +534,11 @@ fn anything_but(value: &Value) -> Result<Vec<Predicate>, PatternError> {
 }
 
 fn list_or_one(
-    value: &Value,
-    one: impl Fn(&Value) -> Result<Predicate, PatternError>,
+    value: &Json,
+    one: impl Fn(&Json) -> Result<Predicate, PatternError>,
 ) -> Result<Vec<Predicate>, PatternError> {
     match value {
-        Value::Array(items) => {
+        Json::Array(items) => {
             if items.is_empty() {
                 return err("Empty arrays are not allowed");
             }
@@ -531,9 +564,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.subpatterns.len(), 2);
-        assert_eq!(p.subpatterns[0].fields, vec![("a".into(), vec![Predicate::Exact("2".into())])]);
+        assert_eq!(
+            p.subpatterns[0].fields,
+            vec![("a".into(), vec![Predicate::Exact("2".into())])]
+        );
         assert_eq!(p.subpatterns[1].fields.len(), 2);
-        let p = compile(r#"{"a": {"b.c": [{"exists": false}, 1]}}"#, PatternLimits::default()).unwrap();
+        let p = compile(
+            r#"{"a": {"b.c": [{"exists": false}, 1]}}"#,
+            PatternLimits::default(),
+        )
+        .unwrap();
         assert_eq!(p.subpatterns.len(), 2);
         assert_eq!(p.subpatterns[1].absent, vec!["a.b.c".to_string()]);
     }
@@ -541,13 +581,34 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(reason("[1]"), "Filter is not an object");
-        assert_eq!(reason(r#"{"int": 42}"#), "\"int\" must be an object or an array");
-        assert_eq!(reason(r#"{"a": [{"numeric": [">", 0, ">", 0]}]}"#), "Bad numeric range operator: >");
-        assert_eq!(reason(r#"{"a": [{"numeric": [">", 0, "<"]}]}"#), "Value of < must be numeric");
-        assert_eq!(reason(r#"{"a": [{"numeric": ["=", 1, "<", 2]}]}"#), "Too many elements in numeric expression");
-        assert_eq!(reason(r#"{"a": [{"numeric": [">", 5, "<", 2]}]}"#), "Bottom must be less than top");
+        assert_eq!(
+            reason(r#"{"int": 42}"#),
+            "\"int\" must be an object or an array"
+        );
+        assert_eq!(
+            reason(r#"{"a": [{"numeric": [">", 0, ">", 0]}]}"#),
+            "Bad numeric range operator: >"
+        );
+        assert_eq!(
+            reason(r#"{"a": [{"numeric": [">", 0, "<"]}]}"#),
+            "Value of < must be numeric"
+        );
+        assert_eq!(
+            reason(r#"{"a": [{"numeric": ["=", 1, "<", 2]}]}"#),
+            "Too many elements in numeric expression"
+        );
+        assert_eq!(
+            reason(r#"{"a": [{"numeric": [">", 5, "<", 2]}]}"#),
+            "Bottom must be less than top"
+        );
         assert_eq!(reason(r#"{"a": [1e400]}"#), "Cannot compare number : 1e400");
-        assert_eq!(reason(r#"{"$or": [{"prefix": ["a"]}, {"b": [1]}]}"#), "prefix is Ruler reserved fieldName which cannot be used inside $or.");
-        assert_eq!(reason(r#"{"$or": [{"a": [1]}]}"#), "There must have at least 2 Objects in $or relationship.");
+        assert_eq!(
+            reason(r#"{"$or": [{"prefix": ["a"]}, {"b": [1]}]}"#),
+            "prefix is Ruler reserved fieldName which cannot be used inside $or."
+        );
+        assert_eq!(
+            reason(r#"{"$or": [{"a": [1]}]}"#),
+            "There must have at least 2 Objects in $or relationship."
+        );
     }
 }

@@ -72,12 +72,18 @@ pub fn scan(
 ) -> Res<()> {
     if bytes.len() > max_bytes {
         return Err(EventError::new(
-            EventErrorKind::TooLarge { size: bytes.len(), limit: max_bytes },
+            EventErrorKind::TooLarge {
+                size: bytes.len(),
+                limit: max_bytes,
+            },
             0,
         ));
     }
     if let Err(e) = simdutf8::compat::from_utf8(bytes) {
-        return Err(EventError::new(EventErrorKind::InvalidUtf8, e.valid_up_to()));
+        return Err(EventError::new(
+            EventErrorKind::InvalidUtf8,
+            e.valid_up_to(),
+        ));
     }
     let mut s = Scanner {
         bytes,
@@ -140,7 +146,9 @@ impl<'a, 't> Scanner<'a, 't> {
         self.depth += 1;
         if self.depth > self.max_depth {
             return Err(EventError::new(
-                EventErrorKind::TooDeep { limit: self.max_depth },
+                EventErrorKind::TooDeep {
+                    limit: self.max_depth,
+                },
                 self.pos,
             ));
         }
@@ -181,7 +189,8 @@ impl<'a, 't> Scanner<'a, 't> {
             self.ws();
             match child {
                 Some(c) => {
-                    let direct = !escaped && memchr::memchr(b'.', &self.bytes[start..end]).is_none();
+                    let direct =
+                        !escaped && memchr::memchr(b'.', &self.bytes[start..end]).is_none();
                     self.value(c, v)?;
                     if direct && !self.seen[seen_base..].contains(&c) {
                         self.seen.push(c);
@@ -227,14 +236,19 @@ impl<'a, 't> Scanner<'a, 't> {
             }
             Some(b'[') => self.array(node, v),
             _ => {
-                let Some(field) = n.field else { return self.skip_value() };
+                let Some(field) = n.field else {
+                    return self.skip_value();
+                };
                 let tracks = n.tracks_presence;
                 let leaf_start = self.pos;
                 let ctx_version = self.version;
                 match self.peek() {
                     Some(b'"') => {
                         let (start, end, escaped) = self.string()?;
-                        let ctx = Context { arrays: &self.arrays, version: ctx_version };
+                        let ctx = Context {
+                            arrays: &self.arrays,
+                            version: ctx_version,
+                        };
                         let text = if escaped {
                             self.buf.as_str()
                         } else {
@@ -246,20 +260,52 @@ impl<'a, 't> Scanner<'a, 't> {
                     }
                     Some(b't') => {
                         self.literal(b"true")?;
-                        v.leaf(field, tracks, Leaf::True, Context { arrays: &self.arrays, version: ctx_version });
+                        v.leaf(
+                            field,
+                            tracks,
+                            Leaf::True,
+                            Context {
+                                arrays: &self.arrays,
+                                version: ctx_version,
+                            },
+                        );
                     }
                     Some(b'f') => {
                         self.literal(b"false")?;
-                        v.leaf(field, tracks, Leaf::False, Context { arrays: &self.arrays, version: ctx_version });
+                        v.leaf(
+                            field,
+                            tracks,
+                            Leaf::False,
+                            Context {
+                                arrays: &self.arrays,
+                                version: ctx_version,
+                            },
+                        );
                     }
                     Some(b'n') => {
                         self.literal(b"null")?;
-                        v.leaf(field, tracks, Leaf::Null, Context { arrays: &self.arrays, version: ctx_version });
+                        v.leaf(
+                            field,
+                            tracks,
+                            Leaf::Null,
+                            Context {
+                                arrays: &self.arrays,
+                                version: ctx_version,
+                            },
+                        );
                     }
                     Some(b'-' | b'0'..=b'9') => {
                         self.number()?;
                         let text = &self.bytes[leaf_start..self.pos];
-                        v.leaf(field, tracks, Leaf::Num(text), Context { arrays: &self.arrays, version: ctx_version });
+                        v.leaf(
+                            field,
+                            tracks,
+                            Leaf::Num(text),
+                            Context {
+                                arrays: &self.arrays,
+                                version: ctx_version,
+                            },
+                        );
                     }
                     _ => return Err(self.syntax("expected a JSON value")),
                 }
@@ -353,10 +399,15 @@ impl<'a, 't> Scanner<'a, 't> {
     }
 
     fn hex4(&mut self) -> Res<u32> {
-        let h = self.bytes.get(self.pos..self.pos + 4).ok_or_else(|| self.syntax("truncated \\u escape"))?;
+        let h = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.syntax("truncated \\u escape"))?;
         let mut v = 0u32;
         for &b in h {
-            let d = (b as char).to_digit(16).ok_or_else(|| self.syntax("invalid \\u escape"))?;
+            let d = (b as char)
+                .to_digit(16)
+                .ok_or_else(|| self.syntax("invalid \\u escape"))?;
             v = v * 16 + d;
         }
         self.pos += 4;
@@ -390,7 +441,8 @@ impl<'a, 't> Scanner<'a, 't> {
     fn escaped_string(&mut self, start: usize) -> Res<(usize, usize, bool)> {
         self.buf.clear();
         // Safe: validated as UTF-8 up front, and start..pos ends before an ASCII byte.
-        self.buf.push_str(std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or_default());
+        self.buf
+            .push_str(std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or_default());
         loop {
             match self.peek() {
                 None => return Err(self.syntax("unterminated string")),
@@ -401,7 +453,9 @@ impl<'a, 't> Scanner<'a, 't> {
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    let e = self.peek().ok_or_else(|| self.syntax("unterminated string"))?;
+                    let e = self
+                        .peek()
+                        .ok_or_else(|| self.syntax("unterminated string"))?;
                     self.pos += 1;
                     let c = match e {
                         b'"' => '"',
@@ -447,7 +501,8 @@ impl<'a, 't> Scanner<'a, 't> {
                         self.pos += c;
                         return Err(self.syntax("control character in a string"));
                     }
-                    self.buf.push_str(std::str::from_utf8(&rest[..n]).unwrap_or_default());
+                    self.buf
+                        .push_str(std::str::from_utf8(&rest[..n]).unwrap_or_default());
                     self.pos += n;
                 }
             }

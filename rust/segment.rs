@@ -79,6 +79,13 @@ impl Segment {
         let fields: FxHashMap<FieldId, FieldMatcher> =
             builders.into_iter().map(|(f, b)| (f, b.build())).collect();
         let states = slot_sub.len() + fields.values().map(FieldMatcher::states).sum::<usize>();
-        Segment { fields, slot_sub, subs, absent_only, patterns: names, states }
+        Segment {
+            fields,
+            slot_sub,
+            subs,
+            absent_only,
+            patterns: names,
+            states,
+        }
     }
 }

@@ -80,7 +80,12 @@ pub struct IntervalIndex<K> {
 
 impl<K: Ord + Copy> Default for IntervalIndex<K> {
     fn default() -> Self {
-        IntervalIndex { points: Vec::new(), size: 0, offsets: Vec::new(), targets: Vec::new() }
+        IntervalIndex {
+            points: Vec::new(),
+            size: 0,
+            offsets: Vec::new(),
+            targets: Vec::new(),
+        }
     }
 }
 
@@ -146,7 +151,12 @@ impl<K: Ord + Copy> IntervalIndex<K> {
             targets.extend(n);
             offsets.push(targets.len() as u32);
         }
-        IntervalIndex { points, size, offsets, targets }
+        IntervalIndex {
+            points,
+            size,
+            offsets,
+            targets,
+        }
     }
 
     /// Reports the target of every range that contains `key`.

@@ -9,7 +9,7 @@ use crate::ip::{self, IpKey};
 use crate::number::{self, eq_key, order_key};
 use crate::pattern::Predicate;
 use crate::scanner::Leaf;
-use crate::tables::{ByteTrie, IntervalIndex};
+use crate::tables::{Bound, ByteTrie, IntervalIndex};
 use crate::wildcard::WildcardSet;
 use rustc_hash::FxHashMap;
 
@@ -43,12 +43,15 @@ pub struct FieldMatcher {
     uses_float: bool,
 }
 
+/// A range to index: low bound, high bound, target.
+type RangeEntry<K> = (Bound<K>, Bound<K>, u32);
+
 /// Collects predicates for one field, then builds a [`FieldMatcher`].
 #[derive(Default)]
 pub struct FieldBuilder {
     m: FieldMatcher,
-    ranges: Vec<(Option<(u64, bool)>, Option<(u64, bool)>, u32)>,
-    cidrs: Vec<(Option<((u8, u128), bool)>, Option<((u8, u128), bool)>, u32)>,
+    ranges: Vec<RangeEntry<u64>>,
+    cidrs: Vec<RangeEntry<(u8, u128)>>,
 }
 
 impl FieldBuilder {
@@ -110,7 +113,11 @@ impl FieldBuilder {
             }
             Predicate::Cidr(r) => {
                 m.uses_ip = true;
-                self.cidrs.push((Some(((r.family, r.low), true)), Some(((r.family, r.high), true)), t));
+                self.cidrs.push((
+                    Some(((r.family, r.low), true)),
+                    Some(((r.family, r.high), true)),
+                    t,
+                ));
             }
             Predicate::AnythingBut(_) => unreachable!("anything-but cannot nest"),
         }
@@ -159,18 +166,22 @@ impl FieldMatcher {
                     ts.iter().for_each(|&t| fire(t));
                 }
                 self.prefix.find_prefixes(bytes.iter().copied(), &mut fire);
-                self.suffix.find_prefixes(bytes.iter().rev().copied(), &mut fire);
+                self.suffix
+                    .find_prefixes(bytes.iter().rev().copied(), &mut fire);
                 if self.uses_fold {
                     let folded = fold(s);
                     let fb = folded.as_bytes();
                     if let Some(ts) = self.fold_eq.get(fb) {
                         ts.iter().for_each(|&t| fire(t));
                     }
-                    self.fold_prefix.find_prefixes(fb.iter().copied(), &mut fire);
-                    self.fold_suffix.find_prefixes(fb.iter().rev().copied(), &mut fire);
+                    self.fold_prefix
+                        .find_prefixes(fb.iter().copied(), &mut fire);
+                    self.fold_suffix
+                        .find_prefixes(fb.iter().rev().copied(), &mut fire);
                 }
                 if !self.wildcards.is_empty() {
-                    self.wildcards.find(bytes, |i| fire(self.wildcard_targets[i]));
+                    self.wildcards
+                        .find(bytes, |i| fire(self.wildcard_targets[i]));
                 }
                 if self.uses_ip {
                     if let Some(key) = ip::parse(s) {

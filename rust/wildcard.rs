@@ -103,19 +103,14 @@ fn closure(toks: &[CharTok], set: &mut Vec<u32>) {
 
 /// The complexity score: the largest number of inner states (neither the
 /// start nor the accepting state) active at once, over every input string.
-/// `None` when the search over active sets grows too large to finish.
+///
+/// Explores the reachable sets of active states breadth first. From a set,
+/// only the characters its literal states name lead anywhere different from
+/// "any other character", so each set has a handful of successors. The search
+/// stops as soon as a set scores above the bound, which keeps every set small,
+/// and gives up (`None`) after a budget of sets proportional to the pattern.
 fn complexity(toks: &[CharTok]) -> Option<usize> {
     let m = toks.len();
-    let mut alphabet: Vec<Option<char>> = toks
-        .iter()
-        .filter_map(|t| match t {
-            CharTok::Lit(c) => Some(Some(*c)),
-            CharTok::Star => None,
-        })
-        .collect::<FxHashSet<_>>()
-        .into_iter()
-        .collect();
-    alphabet.push(None); // any character the pattern does not name
     let budget = 10_000usize.max(4 * (m + 1));
     let mut start = vec![0u32];
     closure(toks, &mut start);
@@ -126,7 +121,20 @@ fn complexity(toks: &[CharTok]) -> Option<usize> {
     let mut best = 0;
     while let Some(set) = queue.pop_front() {
         best = best.max(set.iter().filter(|&&s| s > 0 && (s as usize) < m).count());
-        for &a in &alphabet {
+        if best > MAX_COMPLEXITY {
+            return Some(best);
+        }
+        let mut inputs: Vec<Option<char>> = set
+            .iter()
+            .filter_map(|&s| match toks.get(s as usize) {
+                Some(CharTok::Lit(c)) => Some(Some(*c)),
+                _ => None,
+            })
+            .collect();
+        inputs.sort_unstable();
+        inputs.dedup();
+        inputs.push(None); // a character no literal state names
+        for a in inputs {
             let mut next = Vec::new();
             for &s in &set {
                 let s = s as usize;
@@ -174,7 +182,8 @@ impl WildcardSet {
         // never-matching literal-free marker (we never step from it).
         self.toks.extend_from_slice(tokens);
         self.toks.push(Some(0)); // placeholder for the accepting state
-        self.accepting.extend(std::iter::repeat_n(None, tokens.len()));
+        self.accepting
+            .extend(std::iter::repeat_n(None, tokens.len()));
         self.accepting.push(Some(index as u32));
         let mut s = base;
         self.start.push(s);
@@ -257,8 +266,16 @@ mod tests {
     use super::*;
 
     fn score(p: &str) -> usize {
-        let toks: Vec<CharTok> =
-            p.chars().map(|c| if c == '*' { CharTok::Star } else { CharTok::Lit(c) }).collect();
+        let toks: Vec<CharTok> = p
+            .chars()
+            .map(|c| {
+                if c == '*' {
+                    CharTok::Star
+                } else {
+                    CharTok::Lit(c)
+                }
+            })
+            .collect();
         complexity(&toks).unwrap()
     }
 
@@ -273,17 +290,27 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(
-            parse("arn:aws:events:us-east-1:**:event-bus/*").unwrap_err().reason,
+            parse("arn:aws:events:us-east-1:**:event-bus/*")
+                .unwrap_err()
+                .reason,
             "Consecutive wildcard characters at pos 26"
         );
-        assert_eq!(parse("a\\b").unwrap_err().reason, "Invalid escape character at pos 1");
-        assert_eq!(parse("a\\").unwrap_err().reason, "Invalid escape character at pos 1");
+        assert_eq!(
+            parse("a\\b").unwrap_err().reason,
+            "Invalid escape character at pos 1"
+        );
+        assert_eq!(
+            parse("a\\").unwrap_err().reason,
+            "Invalid escape character at pos 1"
+        );
         assert_eq!(parse("a\\*").unwrap(), Wildcard::Exact("a*".into()));
         assert!(matches!(parse("\\**").unwrap(), Wildcard::Tokens(_)));
     }
 
     fn matches(p: &str, v: &str) -> bool {
-        let Wildcard::Tokens(t) = parse(p).unwrap() else { return false };
+        let Wildcard::Tokens(t) = parse(p).unwrap() else {
+            return false;
+        };
         let mut set = WildcardSet::default();
         set.push(&t);
         let mut hit = false;
@@ -306,7 +333,9 @@ mod tests {
     fn combined() {
         let mut set = WildcardSet::default();
         for p in ["143*", "2*0*1*7", "*218", "3*5*2", "VA*IL"] {
-            let Wildcard::Tokens(t) = parse(p).unwrap() else { panic!() };
+            let Wildcard::Tokens(t) = parse(p).unwrap() else {
+                panic!()
+            };
             set.push(&t);
         }
         let mut hits = vec![];

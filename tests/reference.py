@@ -702,7 +702,7 @@ def load_event(event: object) -> object:
             raise EventError(f"event is not valid JSON: {exc}") from None
         finally:
             sys.setrecursionlimit(limit)
-    if not isinstance(event, dict):
+    if not isinstance(event, (dict, _Pairs)):
         raise EventError("event is not a JSON object")
     return event
 

@@ -1,0 +1,32 @@
+# One gate: `make check` is what CI runs and what you run before you stop.
+PYTHON ?= python3
+
+.PHONY: check install lint test test-rust test-python stubtest fmt bench-quick
+
+check: install lint test
+
+# Builds the extension (release) and installs it editable with the test tools.
+install:
+	$(PYTHON) -m pip install -q -e '.[test]'
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -q -- -D warnings
+	cargo clippy --all-targets --features python -q -- -D warnings
+	$(PYTHON) -m ruff check python tests
+	$(PYTHON) -m mypy python/fastbridge
+
+test: test-rust stubtest test-python
+
+test-rust:
+	cargo test -q
+
+stubtest:
+	$(PYTHON) -m mypy.stubtest fastbridge._core
+
+test-python:
+	$(PYTHON) -m pytest -q
+
+fmt:
+	cargo fmt
+	$(PYTHON) -m ruff check --fix python tests

@@ -1,0 +1,379 @@
+//! A small JSON reader for patterns. Patterns are small and read once, so
+//! clarity wins here; what matters is that numbers keep the text they were
+//! written with (error texts quote it, and big integer literals compare by
+//! it), object members keep document order, and a repeated key keeps its
+//! first position but takes its last value.
+
+use std::fmt::Write;
+
+/// A parsed JSON value.
+#[derive(Debug, Clone)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    /// A number, as written.
+    Number(Box<str>),
+    String(String),
+    Array(Vec<Json>),
+    /// Members in document order, keys unique.
+    Object(Vec<(String, Json)>),
+}
+
+/// Nesting beyond this is rejected when reading a pattern.
+pub const MAX_DEPTH: usize = 512;
+
+impl PartialEq for Json {
+    /// Structural equality; object member order does not matter.
+    fn eq(&self, other: &Json) -> bool {
+        match (self, other) {
+            (Json::Null, Json::Null) => true,
+            (Json::Bool(a), Json::Bool(b)) => a == b,
+            (Json::Number(a), Json::Number(b)) => a == b,
+            (Json::String(a), Json::String(b)) => a == b,
+            (Json::Array(a), Json::Array(b)) => a == b,
+            (Json::Object(a), Json::Object(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && v == v2))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Json {
+    /// Compact JSON text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Json::Null => f.write_str("null"),
+            Json::Bool(b) => write!(f, "{}", b),
+            Json::Number(n) => f.write_str(n),
+            Json::String(s) => write_string(f, s),
+            Json::Array(items) => {
+                f.write_char('[')?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_char(',')?;
+                    }
+                    write!(f, "{}", v)?;
+                }
+                f.write_char(']')
+            }
+            Json::Object(members) => {
+                f.write_char('{')?;
+                for (i, (k, v)) in members.iter().enumerate() {
+                    if i > 0 {
+                        f.write_char(',')?;
+                    }
+                    write_string(f, k)?;
+                    write!(f, ":{}", v)?;
+                }
+                f.write_char('}')
+            }
+        }
+    }
+}
+
+fn write_string(f: &mut std::fmt::Formatter<'_>, s: &str) -> std::fmt::Result {
+    f.write_char('"')?;
+    for c in s.chars() {
+        match c {
+            '"' => f.write_str("\\\"")?,
+            '\\' => f.write_str("\\\\")?,
+            c if (c as u32) < 0x20 => write!(f, "\\u{:04x}", c as u32)?,
+            c => f.write_char(c)?,
+        }
+    }
+    f.write_char('"')
+}
+
+/// Parses JSON text. The error is a readable message with the position.
+pub fn parse(text: &str) -> Result<Json, String> {
+    let mut r = Reader {
+        s: text.as_bytes(),
+        pos: 0,
+        depth: 0,
+    };
+    r.ws();
+    let v = r.value()?;
+    r.ws();
+    if r.pos < r.s.len() {
+        return Err(r.error("unexpected characters after the JSON value"));
+    }
+    Ok(v)
+}
+
+struct Reader<'a> {
+    s: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+impl Reader<'_> {
+    fn error(&self, what: &str) -> String {
+        let before = &self.s[..self.pos.min(self.s.len())];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = before.len()
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
+        format!("{} at line {} column {}", what, line, column)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8, what: &str) -> Result<(), String> {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error(what))
+        }
+    }
+
+    fn value(&mut self) -> Result<Json, String> {
+        match self.peek() {
+            Some(b'{') => self.object(),
+            Some(b'[') => self.array(),
+            Some(b'"') => Ok(Json::String(self.string()?)),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b't') => self.word("true", Json::Bool(true)),
+            Some(b'f') => self.word("false", Json::Bool(false)),
+            Some(b'n') => self.word("null", Json::Null),
+            Some(_) => Err(self.error("expected a JSON value")),
+            None => Err(self.error("unexpected end of input")),
+        }
+    }
+
+    fn word(&mut self, w: &str, v: Json) -> Result<Json, String> {
+        if self.s[self.pos..].starts_with(w.as_bytes()) {
+            self.pos += w.len();
+            Ok(v)
+        } else {
+            Err(self.error("invalid literal"))
+        }
+    }
+
+    fn nest(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(&format!("nesting deeper than {} levels", MAX_DEPTH)));
+        }
+        Ok(())
+    }
+
+    fn object(&mut self) -> Result<Json, String> {
+        self.nest()?;
+        self.pos += 1;
+        let mut members: Vec<(String, Json)> = Vec::new();
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(Json::Object(members));
+        }
+        loop {
+            self.ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.error("expected a member name"));
+            }
+            let key = self.string()?;
+            self.ws();
+            self.eat(b':', "expected ':'")?;
+            self.ws();
+            let v = self.value()?;
+            match members.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = v,
+                None => members.push((key, v)),
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(Json::Object(members));
+                }
+                _ => return Err(self.error("expected ',' or '}'")),
+            }
+        }
+    }
+
+    fn array(&mut self) -> Result<Json, String> {
+        self.nest()?;
+        self.pos += 1;
+        let mut items = Vec::new();
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(Json::Array(items));
+        }
+        loop {
+            self.ws();
+            items.push(self.value()?);
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(Json::Array(items));
+                }
+                _ => return Err(self.error("expected ',' or ']'")),
+            }
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    fn number(&mut self) -> Result<Json, String> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(self.error("invalid number")),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(self.error("invalid number"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.error("invalid number"));
+            }
+        }
+        // Number syntax is ASCII.
+        let text = std::str::from_utf8(&self.s[start..self.pos]).unwrap_or("0");
+        Ok(Json::Number(text.into()))
+    }
+
+    fn hex4(&mut self) -> Result<u32, String> {
+        let mut v = 0;
+        for _ in 0..4 {
+            let d = self
+                .peek()
+                .and_then(|b| (b as char).to_digit(16))
+                .ok_or_else(|| self.error("invalid \\u escape"))?;
+            v = v * 16 + d;
+            self.pos += 1;
+        }
+        Ok(v)
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            let rest = &self.s[self.pos..];
+            let n = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+            if rest[..n].iter().any(|&b| b < 0x20) {
+                return Err(self.error("control character in a string"));
+            }
+            // The input is a &str and we cut at ASCII bytes: still UTF-8.
+            out.push_str(std::str::from_utf8(&rest[..n]).map_err(|_| self.error("invalid UTF-8"))?);
+            self.pos += n;
+            match self.peek() {
+                None => return Err(self.error("unterminated string")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                _ => {
+                    self.pos += 1;
+                    let e = self
+                        .peek()
+                        .ok_or_else(|| self.error("unterminated string"))?;
+                    self.pos += 1;
+                    out.push(match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&hi) {
+                                if !self.s[self.pos..].starts_with(b"\\u") {
+                                    return Err(self.error("lone surrogate escape"));
+                                }
+                                self.pos += 2;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return Err(self.error("lone surrogate escape"));
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else {
+                                hi
+                            };
+                            char::from_u32(code)
+                                .ok_or_else(|| self.error("lone surrogate escape"))?
+                        }
+                        _ => return Err(self.error("invalid escape")),
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_their_text() {
+        let v = parse(r#"{"a": [1.0E400, -0, 5e+0]}"#).unwrap();
+        assert_eq!(v.to_string(), r#"{"a":[1.0E400,-0,5e+0]}"#);
+    }
+
+    #[test]
+    fn last_duplicate_wins_in_first_place() {
+        let v = parse(r#"{"a": 1, "b": 2, "a": 3}"#).unwrap();
+        assert_eq!(v.to_string(), r#"{"a":3,"b":2}"#);
+        assert_eq!(v, parse(r#"{"b": 2, "a": 3}"#).unwrap());
+    }
+
+    #[test]
+    fn errors() {
+        assert!(parse("{").unwrap_err().contains("line 1 column 2"));
+        assert!(parse(r#"{"a": "\ud800"}"#).is_err());
+        assert!(parse(&"[".repeat(10_000))
+            .unwrap_err()
+            .contains("nesting deeper"));
+        assert_eq!(
+            parse(r#""\ud83d\ude80""#).unwrap(),
+            Json::String("🚀".into())
+        );
+    }
+}

@@ -1,0 +1,478 @@
+//! The Python face of the engine (`fastbridge._core`): convert input, call
+//! the engine, map errors. Nothing here decides what matches.
+
+use crate::error::{Error, EventErrorKind};
+use crate::{Config, Machine};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple,
+};
+use std::sync::Arc;
+
+create_exception!(
+    fastbridge,
+    InvalidPatternError,
+    PyValueError,
+    "A pattern EventBridge would reject. `reason` holds EventBridge's reason text."
+);
+create_exception!(fastbridge, InvalidEventError, PyValueError, "An event that is not a JSON object within the limits. `offset` is the byte offset of the problem.");
+create_exception!(
+    fastbridge,
+    LimitError,
+    PyValueError,
+    "A configured size limit of the machine would be exceeded."
+);
+
+/// The one mapping from engine errors to Python exceptions.
+impl From<Error> for PyErr {
+    fn from(e: Error) -> PyErr {
+        Python::attach(|py| {
+            let message = e.to_string();
+            let (err, attrs): (PyErr, Vec<(&str, Py<PyAny>)>) = match e {
+                Error::Pattern(p) => (
+                    InvalidPatternError::new_err(message),
+                    vec![(
+                        "reason",
+                        p.reason
+                            .into_pyobject(py)
+                            .map(|o| o.into_any().unbind())
+                            .unwrap_or_else(|_| py.None()),
+                    )],
+                ),
+                Error::Event(ev) => {
+                    let kind = match ev.kind {
+                        EventErrorKind::InvalidUtf8 => "invalid_utf8",
+                        EventErrorKind::Syntax(_) => "syntax",
+                        EventErrorKind::NotAnObject => "not_an_object",
+                        EventErrorKind::LoneSurrogate => "lone_surrogate",
+                        EventErrorKind::TooDeep { .. } => "too_deep",
+                        EventErrorKind::TooLarge { .. } => "too_large",
+                        EventErrorKind::TooComplex { .. } => "too_complex",
+                    };
+                    (
+                        InvalidEventError::new_err(message),
+                        vec![
+                            (
+                                "offset",
+                                ev.offset
+                                    .into_pyobject(py)
+                                    .map(|o| o.into_any().unbind())
+                                    .unwrap_or_else(|_| py.None()),
+                            ),
+                            ("kind", PyString::new(py, kind).into_any().unbind()),
+                        ],
+                    )
+                }
+                Error::Limit(l) => (
+                    LimitError::new_err(message),
+                    vec![
+                        (
+                            "limit_name",
+                            PyString::new(py, l.limit_name).into_any().unbind(),
+                        ),
+                        (
+                            "given",
+                            l.given
+                                .into_pyobject(py)
+                                .map(|o| o.into_any().unbind())
+                                .unwrap_or_else(|_| py.None()),
+                        ),
+                        (
+                            "limit",
+                            l.limit
+                                .into_pyobject(py)
+                                .map(|o| o.into_any().unbind())
+                                .unwrap_or_else(|_| py.None()),
+                        ),
+                    ],
+                ),
+            };
+            let value = err.value(py);
+            for (name, v) in attrs {
+                // Setting an attribute on a fresh exception instance cannot fail.
+                let _ = value.setattr(name, v);
+            }
+            err
+        })
+    }
+}
+
+/// Event or pattern text as handed over by Python, without copying where possible.
+enum Text {
+    Bytes(PyBackedBytes),
+    Str(PyBackedStr),
+    Owned(Vec<u8>),
+}
+
+impl Text {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Text::Bytes(b) => b,
+            Text::Str(s) => s.as_bytes(),
+            Text::Owned(v) => v,
+        }
+    }
+}
+
+/// Deepest container nesting accepted when writing a dict as JSON (also
+/// stops self-referencing containers).
+const MAX_WRITE_DEPTH: usize = 2048;
+
+fn invalid_event(message: String) -> PyErr {
+    InvalidEventError::new_err(message)
+}
+
+/// Writes a Python value (dict, list, tuple, str, int, float, bool, None) as JSON.
+fn write_json(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) -> PyResult<()> {
+    if depth > MAX_WRITE_DEPTH {
+        return Err(invalid_event(format!(
+            "value nests deeper than {} levels",
+            MAX_WRITE_DEPTH
+        )));
+    }
+    if obj.is_none() {
+        out.extend_from_slice(b"null");
+    } else if let Ok(b) = obj.cast::<PyBool>() {
+        out.extend_from_slice(if b.is_true() { b"true" } else { b"false" });
+    } else if let Ok(s) = obj.cast::<PyString>() {
+        let s = s
+            .to_str()
+            .map_err(|_| invalid_event("string is not valid Unicode (lone surrogate)".into()))?;
+        write_string(s, out);
+    } else if obj.cast::<PyInt>().is_ok() {
+        out.extend_from_slice(obj.str()?.to_str()?.as_bytes());
+    } else if let Ok(f) = obj.cast::<PyFloat>() {
+        let v = f.value();
+        if !v.is_finite() {
+            return Err(PyValueError::new_err(format!("{} is not a JSON number", v)));
+        }
+        out.extend_from_slice(obj.repr()?.to_str()?.as_bytes());
+    } else if let Ok(d) = obj.cast::<PyDict>() {
+        out.push(b'{');
+        for (i, (k, v)) in d.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let key = k
+                .cast::<PyString>()
+                .map_err(|_| PyTypeError::new_err("JSON object keys must be str"))?;
+            write_string(key.to_str()?, out);
+            out.push(b':');
+            write_json(&v, out, depth + 1)?;
+        }
+        out.push(b'}');
+    } else if obj.cast::<PyList>().is_ok() || obj.cast::<PyTuple>().is_ok() {
+        out.push(b'[');
+        for (i, item) in obj.try_iter()?.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_json(&item?, out, depth + 1)?;
+        }
+        out.push(b']');
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "cannot write a {} as JSON",
+            obj.get_type().name()?
+        )));
+    }
+    Ok(())
+}
+
+fn write_string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            c if (c as u32) < 0x20 => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// Accepts `bytes`, `bytearray`, `str`, or a `dict` (written as JSON in Rust).
+fn text_of(obj: &Bound<'_, PyAny>) -> PyResult<Text> {
+    if obj.cast::<PyBytes>().is_ok() || obj.cast::<PyByteArray>().is_ok() {
+        return Ok(Text::Bytes(obj.extract::<PyBackedBytes>()?));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return match s.extract::<PyBackedStr>() {
+            Ok(b) => Ok(Text::Str(b)),
+            Err(_) => Err(invalid_event(
+                "string is not valid Unicode (lone surrogate)".into(),
+            )),
+        };
+    }
+    if obj.cast::<PyDict>().is_ok() {
+        let mut out = Vec::with_capacity(256);
+        write_json(obj, &mut out, 0)?;
+        return Ok(Text::Owned(out));
+    }
+    Err(PyTypeError::new_err(format!(
+        "expected bytes, str or dict, not {}",
+        obj.get_type().name()?
+    )))
+}
+
+/// Pattern text: `str`, `bytes` or any JSON-like value (dicts mostly).
+fn pattern_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(s.to_str()?.to_owned());
+    }
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return String::from_utf8(b.as_bytes().to_vec()).map_err(|_| {
+            Error::Pattern(crate::PatternError::new("pattern is not valid UTF-8")).into()
+        });
+    }
+    let mut out = Vec::new();
+    write_json(obj, &mut out, 0)?;
+    // Written from Python strings: valid UTF-8.
+    String::from_utf8(out).map_err(|_| PyValueError::new_err("pattern is not valid UTF-8"))
+}
+
+/// Many patterns compiled into one automaton; thread-safe, readers never block.
+#[pyclass(frozen, module = "fastbridge._core", name = "Machine")]
+pub struct PyMachine {
+    inner: Arc<Machine>,
+}
+
+fn names_list<'py>(py: Python<'py>, names: &[Arc<str>]) -> PyResult<Bound<'py, PyList>> {
+    PyList::new(py, names.iter().map(|n| &**n))
+}
+
+#[pymethods]
+impl PyMachine {
+    #[new]
+    #[pyo3(signature = (*, max_fields_per_pattern = 256, max_subpatterns_per_pattern = 1024,
+                        max_states = 50_000_000, max_event_bytes = 1 << 20, max_depth = 1000,
+                        max_consistency_steps = 1_000_000))]
+    fn new(
+        max_fields_per_pattern: usize,
+        max_subpatterns_per_pattern: usize,
+        max_states: usize,
+        max_event_bytes: usize,
+        max_depth: usize,
+        max_consistency_steps: usize,
+    ) -> Self {
+        PyMachine {
+            inner: Arc::new(Machine::new(Config {
+                max_fields_per_pattern,
+                max_subpatterns_per_pattern,
+                max_states,
+                max_event_bytes,
+                max_depth,
+                max_consistency_steps,
+            })),
+        }
+    }
+
+    fn add_rule(&self, name: &str, pattern: &Bound<'_, PyAny>) -> PyResult<()> {
+        let text = pattern_text(pattern)?;
+        self.inner.add_rule(name, &text)?;
+        Ok(())
+    }
+
+    fn add_rules(&self, rules: &Bound<'_, PyAny>) -> PyResult<()> {
+        let items = if let Ok(m) = rules.cast::<PyMapping>() {
+            m.items()?.into_any()
+        } else {
+            rules.clone()
+        };
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for item in items.try_iter()? {
+            let item = item?;
+            let (name, pattern): (String, Bound<'_, PyAny>) = item.extract()?;
+            pairs.push((name, pattern_text(&pattern)?));
+        }
+        self.inner
+            .add_rules(pairs.iter().map(|(n, p)| (n.as_str(), p.as_str())))?;
+        Ok(())
+    }
+
+    #[pyo3(signature = (name, pattern = None))]
+    fn delete_rule(&self, name: &str, pattern: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+        let text = pattern.map(pattern_text).transpose()?;
+        Ok(self
+            .inner
+            .delete_rule(name, text.as_deref())
+            .map_err(Error::Pattern)?)
+    }
+
+    fn rules_for_event<'py>(
+        &self,
+        py: Python<'py>,
+        event: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let text = text_of(event)?;
+        let names = self
+            .inner
+            .rules_for_event(text.bytes())
+            .map_err(Error::Event)?;
+        names_list(py, &names)
+    }
+
+    fn rules_for_events<'py>(
+        &self,
+        py: Python<'py>,
+        events: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let texts: Vec<Text> = events
+            .try_iter()?
+            .map(|e| text_of(&e?))
+            .collect::<PyResult<_>>()?;
+        let machine = self.inner.clone();
+        let results = py.detach(move || {
+            texts
+                .iter()
+                .map(|t| machine.rules_for_event(t.bytes()))
+                .collect::<Vec<_>>()
+        });
+        let out = PyList::empty(py);
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(names) => out.append(names_list(py, &names)?)?,
+                Err(e) => {
+                    let err: PyErr = Error::Event(e).into();
+                    let _ = err.value(py).setattr("index", i);
+                    return Err(err);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn rule_names<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        names_list(py, &self.inner.rule_names())
+    }
+
+    /// Every `(name, pattern JSON)` pair.
+    fn rules(&self) -> Vec<(String, String)> {
+        self.inner
+            .rules()
+            .into_iter()
+            .map(|(n, p)| (n.to_string(), p))
+            .collect()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.stats().rules
+    }
+
+    fn __contains__(&self, name: &str) -> bool {
+        self.inner.rule_names().iter().any(|n| &**n == name)
+    }
+
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.stats();
+        let d = PyDict::new(py);
+        d.set_item("rules", s.rules)?;
+        d.set_item("patterns", s.patterns)?;
+        d.set_item("subpatterns", s.subpatterns)?;
+        d.set_item("fields", s.fields)?;
+        d.set_item("segments", s.segments)?;
+        d.set_item("states", s.states)?;
+        d.set_item("trie_nodes", s.trie_nodes)?;
+        Ok(d)
+    }
+
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = self.inner.config();
+        let d = PyDict::new(py);
+        d.set_item("max_fields_per_pattern", c.max_fields_per_pattern)?;
+        d.set_item("max_subpatterns_per_pattern", c.max_subpatterns_per_pattern)?;
+        d.set_item("max_states", c.max_states)?;
+        d.set_item("max_event_bytes", c.max_event_bytes)?;
+        d.set_item("max_depth", c.max_depth)?;
+        d.set_item("max_consistency_steps", c.max_consistency_steps)?;
+        Ok(d)
+    }
+
+    /// Pickles as its configuration and rules; unpickling recompiles them.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let me = slf.get();
+        let rebuild = py
+            .import("fastbridge._core")?
+            .getattr("_machine_from_state")?;
+        let rules = PyList::new(py, me.rules())?;
+        let args = PyTuple::new(py, [me.config(py)?.into_any(), rules.into_any()])?;
+        PyTuple::new(py, [rebuild, args.into_any()])
+    }
+
+    fn __repr__(&self) -> String {
+        let s = self.inner.stats();
+        format!(
+            "<fastbridge.Machine rules={} patterns={} states={}>",
+            s.rules, s.patterns, s.states
+        )
+    }
+}
+
+/// Rebuilds a pickled machine.
+#[pyfunction]
+fn _machine_from_state(
+    config: &Bound<'_, PyDict>,
+    rules: Vec<(String, String)>,
+) -> PyResult<PyMachine> {
+    let get = |k: &str, default: usize| -> PyResult<usize> {
+        match config.get_item(k)? {
+            Some(v) => v.extract(),
+            None => Ok(default),
+        }
+    };
+    let d = Config::default();
+    let machine = Machine::new(Config {
+        max_fields_per_pattern: get("max_fields_per_pattern", d.max_fields_per_pattern)?,
+        max_subpatterns_per_pattern: get(
+            "max_subpatterns_per_pattern",
+            d.max_subpatterns_per_pattern,
+        )?,
+        max_states: get("max_states", d.max_states)?,
+        max_event_bytes: get("max_event_bytes", d.max_event_bytes)?,
+        max_depth: get("max_depth", d.max_depth)?,
+        max_consistency_steps: get("max_consistency_steps", d.max_consistency_steps)?,
+    });
+    machine.add_rules(rules.iter().map(|(n, p)| (n.as_str(), p.as_str())))?;
+    Ok(PyMachine {
+        inner: Arc::new(machine),
+    })
+}
+
+/// Does `pattern` match `event`? Raises `InvalidPatternError` / `InvalidEventError`.
+#[pyfunction]
+fn matches(pattern: &Bound<'_, PyAny>, event: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let p = pattern_text(pattern)?;
+    let e = text_of(event)?;
+    Ok(crate::matches(&p, e.bytes())?)
+}
+
+/// Raises `InvalidPatternError` when EventBridge would reject `pattern`.
+#[pyfunction]
+fn validate_pattern(pattern: &Bound<'_, PyAny>) -> PyResult<()> {
+    let p = pattern_text(pattern)?;
+    crate::validate_pattern(&p).map_err(Error::Pattern)?;
+    Ok(())
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<PyMachine>()?;
+    m.add_function(wrap_pyfunction!(matches, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_pattern, m)?)?;
+    m.add_function(wrap_pyfunction!(_machine_from_state, m)?)?;
+    m.add("InvalidPatternError", py.get_type::<InvalidPatternError>())?;
+    m.add("InvalidEventError", py.get_type::<InvalidEventError>())?;
+    m.add("LimitError", py.get_type::<LimitError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,324 @@
+"""Hypothesis strategies for the differential tests (engine vs reference).
+
+Patterns and events share one small vocabulary of field paths and values so
+that generated events hit generated patterns often:
+
+    a, b, c            top-level leaves
+    n.p, n.q           leaves of a nested object
+    x.y                written as nesting or as the dotted key "x.y"
+    arr.f, arr.g       fields of an array of objects
+    arr.in.v, arr.in.w fields of an array nested inside those objects
+
+`patterns()` yields valid patterns (dicts), `events()` event dicts and
+`invalid_patterns()` patterns that are mostly invalid.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import itertools
+
+from hypothesis import strategies as st
+
+import reference
+
+# The vocabulary: a subtree is a dict, a leaf is None.
+VOCABULARY: dict = {
+    "a": None,
+    "b": None,
+    "c": None,
+    "n": {"p": None, "q": None},
+    "x": {"y": None},
+    "arr": {"f": None, "g": None, "in": {"v": None, "w": None}},
+}
+ARRAY_FIELDS = {"arr", "in"}  # usually arrays of objects in events
+
+ALPHABET = "aAbBxXzä Äßsς Σσı Ii.-/:*\\5é🚀"
+WORDS = [
+    "", "x", "X", "abc", "ABC", "aBc", "ä", "Ä", "äb", "ÄB", "ß", "SS", "ss", "ς", "Σ", "σ",
+    "ı", "I", "i", "İ", "5", "true", "null", "pre-fix", "file.png", "FILE.PNG", "a*b", "a\\b",
+    "é", "🚀", "straße", "STRASSE",
+]
+IPS = [
+    "10.0.0.1", "10.0.0.255", "10.0.1.5", "192.168.0.1", "2001:db8::1",
+    "2001:0db8:0:0:0:0:0:1", "2001:DB8::5", "::ffff:10.0.0.1", "::ffff:a00:1", "::1",
+]
+CIDRS = ["10.0.0.0/24", "10.0.0.5/8", "0.0.0.0/0", "192.168.0.0/16", "2001:db8::/32",
+         "::ffff:0:0/96", "::/0", "10.0.0.1/31"]
+WILDCARDS = ["*", "", "a*", "*c", "a*c", "*ä*", "x\\*", "a\\\\*", "10.0.*", "*.png", "*b*",
+             "h*llo", "*Σ", "ab", "*:*:*"]
+PATTERN_NUMBERS = [0, 5, 5.0, -1, 0.1, 0.3, 2.5, 100, 1e300, -0.0, 9007199254740992]
+EVENT_NUMBERS = [0, 5, 5.0, -0.0, -1, 0.1, 0.3, 0.30000000000000004, 2.5, 100, 101, 1e300,
+                 -1e300, 9007199254740992, 9007199254740993, 123456789012345678]
+BIG_INTEGER_LITERALS = [123456789012345678, 9007199254740993]
+
+text = st.text(alphabet=ALPHABET, max_size=6)
+words = st.one_of(st.sampled_from(WORDS + IPS), text)
+# `exactly` with an IP address string is left out: whether IP spellings are
+# equivalent under `exactly` is not settled by the decisions document.
+exact_words = st.one_of(st.sampled_from(WORDS), text).filter(lambda s: reference.parse_ip(s) is None)
+pattern_numbers = st.sampled_from(PATTERN_NUMBERS)
+non_empty_words = words.filter(bool)
+
+
+def _escape_wildcard(chunk: str) -> str:
+    return chunk.replace("\\", "\\\\").replace("*", "\\*")
+
+
+def _low_complexity_wildcards() -> list[str]:
+    """Literal chunks joined by single stars, kept when the reference
+    accepts them (complexity <= 10)."""
+    chunks = ["", "a", "b", "ä", "x", ".", "ab", "*", "\\", "Σ"]
+    result = set(WILDCARDS)
+    for count in (1, 2, 3):
+        for combo in itertools.product(chunks, repeat=count):
+            result.add("*".join(_escape_wildcard(c) for c in combo))
+    for combo in itertools.product(["a", "b", ""], repeat=4):
+        result.add("*".join(combo))
+    valid = []
+    for value in sorted(result):
+        try:
+            reference.parse_wildcard(value)
+        except reference.PatternError:
+            continue
+        valid.append(value)
+    return valid
+
+
+WILDCARD_POOL = _low_complexity_wildcards()
+wildcards = st.sampled_from(WILDCARD_POOL)
+
+
+def _one_or_list(values):
+    return st.one_of(values, st.lists(values, min_size=1, max_size=3))
+
+
+anything_but = st.one_of(
+    words,
+    pattern_numbers,
+    st.lists(words, min_size=1, max_size=3),
+    st.lists(pattern_numbers, min_size=1, max_size=3),
+    st.fixed_dictionaries({"prefix": _one_or_list(non_empty_words)}),
+    st.fixed_dictionaries({"suffix": _one_or_list(non_empty_words)}),
+    st.fixed_dictionaries({"equals-ignore-case": _one_or_list(words)}),
+    st.fixed_dictionaries({"wildcard": _one_or_list(wildcards)}),
+)
+
+
+def _numeric_expressions() -> list[list]:
+    """Every one-sided comparison and every two-sided range over the pattern numbers."""
+    result = [[op, n] for op in ("=", "<", "<=", ">", ">=") for n in PATTERN_NUMBERS]
+    for low in PATTERN_NUMBERS:
+        for high in PATTERN_NUMBERS:
+            if low < high:
+                result += [[lo, low, hi, high] for lo in (">", ">=") for hi in ("<", "<=")]
+    return result
+
+
+numeric = st.sampled_from(_numeric_expressions())
+
+affix_value = st.one_of(words, st.fixed_dictionaries({"equals-ignore-case": words}))
+
+match_values = st.one_of(
+    words,
+    pattern_numbers,
+    st.sampled_from([True, False, None] + BIG_INTEGER_LITERALS),
+    st.fixed_dictionaries({"prefix": affix_value}),
+    st.fixed_dictionaries({"suffix": affix_value}),
+    st.fixed_dictionaries({"equals-ignore-case": words}),
+    st.fixed_dictionaries({"wildcard": wildcards}),
+    st.fixed_dictionaries({"anything-but": anything_but}),
+    st.fixed_dictionaries({"numeric": numeric}),
+    st.fixed_dictionaries({"exists": st.booleans()}),
+    st.fixed_dictionaries({"cidr": st.sampled_from(CIDRS)}),
+    st.fixed_dictionaries({"exactly": exact_words}),
+)
+match_lists = st.lists(match_values, min_size=1, max_size=3)
+
+
+def _subtree(tree_path: tuple) -> dict:
+    tree = VOCABULARY
+    for key in tree_path:
+        tree = tree[key]
+    return tree
+
+
+def _leaf_paths(tree: dict, prefix: tuple = ()) -> list[tuple]:
+    paths = []
+    for key, sub in tree.items():
+        if sub is None:
+            paths.append(prefix + (key,))
+        else:
+            paths.extend(_leaf_paths(sub, prefix + (key,)))
+    return paths
+
+
+def _spellings(path: tuple) -> list[tuple]:
+    """Every way of writing a path as keys: ("a", "b") -> (a, b) or ("a.b",)."""
+    result = []
+    for mask in range(2 ** (len(path) - 1)):
+        cuts = [i for i in range(1, len(path)) if mask >> (i - 1) & 1]
+        result.append(tuple(".".join(path[i:j]) for i, j in zip([0] + cuts, cuts + [len(path)])))
+    return result
+
+
+# Strategies are built once per (subtree, depth): building them inside a
+# draw makes Hypothesis several times slower.
+@functools.cache
+def _pattern_object(tree_path: tuple, depth: int) -> st.SearchStrategy[dict]:
+    """A pattern over one subtree of the vocabulary; nested levels may be
+    written as dotted keys; `$or` at this level or one below."""
+    tree = _subtree(tree_path)
+    leaf_paths = st.lists(st.sampled_from(_leaf_paths(tree)), unique=True, min_size=1, max_size=4)
+    spellings = {path: st.sampled_from(_spellings(path)) for path in _leaf_paths(tree)}
+    subtrees = [k for k, v in tree.items() if v is not None]
+    or_kinds = st.sampled_from([None] * 4 + ["here"] * (2 if subtrees else 1) + subtrees)
+    if depth < 2:
+        or_here = st.lists(_pattern_object(tree_path, depth + 1), min_size=2, max_size=3)
+        or_below = {k: st.lists(_pattern_object(tree_path + (k,), depth + 1), min_size=2, max_size=3)
+                    for k in subtrees}
+
+    @st.composite
+    def build(draw) -> dict:
+        result: dict = {}
+        for path in draw(leaf_paths):
+            keys = draw(spellings[path])
+            level = result
+            for key in keys[:-1]:
+                level = level.setdefault(key, {})
+            level[keys[-1]] = draw(match_lists)
+        where = draw(or_kinds) if depth < 2 else None
+        if where == "here":
+            result["$or"] = draw(or_here)
+        elif where is not None:
+            result.setdefault(where, {})["$or"] = draw(or_below[where])
+        return result
+
+    return build()
+
+
+def patterns() -> st.SearchStrategy[dict]:
+    """Valid patterns over the shared vocabulary."""
+    return _pattern_object((), 0)
+
+
+leaf_values = st.one_of(
+    words,
+    st.sampled_from(EVENT_NUMBERS),
+    st.sampled_from([True, False, None]),
+    st.sampled_from(IPS),
+)
+scalar_arrays = st.lists(leaf_values, max_size=3)
+leaf_or_array = st.one_of(
+    leaf_values, leaf_values, leaf_values, scalar_arrays,
+    st.lists(st.one_of(leaf_values, scalar_arrays), max_size=3),  # nested arrays
+)
+
+
+@functools.cache
+def _event_object(tree_path: tuple) -> st.SearchStrategy[dict]:
+    tree = _subtree(tree_path)
+    members = {}
+    for key, sub in tree.items():
+        if sub is None:
+            members[key] = leaf_or_array
+            continue
+        obj = _event_object(tree_path + (key,))
+        array = st.lists(st.one_of(obj, st.lists(obj, max_size=2)), max_size=3)
+        shapes = [obj] * 4 + [array] if key not in ARRAY_FIELDS else [array] * 4 + [obj]
+        members[key] = st.one_of(*shapes, leaf_values)  # or a leaf where patterns expect an object
+        if len(sub) == 1 and next(iter(sub.values())) is None:
+            members[f"{key}.{next(iter(sub))}"] = leaf_or_array  # the dotted spelling
+    return st.fixed_dictionaries({}, optional=members)
+
+
+def events() -> st.SearchStrategy[dict]:
+    """Event dicts over the shared vocabulary, with arrays of objects."""
+    return _event_object(())
+
+
+# --------------------------------------------------------------------------
+# Invalid patterns
+
+BAD_FIELD_VALUES = [5, "x", None, True, {}, []]
+BAD_MATCH_VALUES = [
+    [], ["x"], {}, {"PREFIX": "a"}, {"prefix": "a", "suffix": "b"}, {"regex": "a"},
+    {"prefix": 5}, {"prefix": ["a"]}, {"prefix": {"equals-ignore-case": 5}}, {"prefix": {"x": "a"}},
+    {"suffix": None}, {"equals-ignore-case": 5}, {"equals-ignore-case": ["a"]},
+    {"wildcard": "a**"}, {"wildcard": "a\\x"}, {"wildcard": "ab\\"}, {"wildcard": 7},
+    {"wildcard": "*a*a*a*a*a*a"}, {"wildcard": "*:*:*:*:*:event-bus/*"}, {"exactly": 5},
+    {"exists": "yes"}, {"exists": None}, {"cidr": "10.0.0.0"}, {"cidr": "10.0.0.0/32"},
+    {"cidr": "::/128"}, {"cidr": "x/8"}, {"cidr": "10.0.0.0/x"}, {"cidr": 5}, {"cidr": "010.0.0.0/8"},
+    {"numeric": 5}, {"numeric": []}, {"numeric": ["==", 1]}, {"numeric": [5]}, {"numeric": [None]},
+    {"numeric": [">", "1"]}, {"numeric": ["="]}, {"numeric": ["=", 1, 2]}, {"numeric": ["<", 1, 2]},
+    {"numeric": [">", 1, ">", 2]}, {"numeric": [">", 1, 2]}, {"numeric": [">", 5, "<", 1]},
+    {"numeric": [">", 1, "<", 5, 6]}, {"numeric": [">", 1, "<"]}, {"numeric": ["=", 123456789012345678]},
+    {"anything-but": None}, {"anything-but": True}, {"anything-but": []}, {"anything-but": ["a", 1]},
+    {"anything-but": ["a", None]}, {"anything-but": [1, "a", False]}, {"anything-but": {"prefix": ""}},
+    {"anything-but": {"prefix": 5}}, {"anything-but": {"suffix": ["a", ""]}},
+    {"anything-but": {"suffix": {"x": 1}}}, {"anything-but": {"equals-ignore-case": 5}},
+    {"anything-but": {"equals-ignore-case": ["a", None]}}, {"anything-but": {"wildcard": 5}},
+    {"anything-but": {"wildcard": ["a", "b**"]}}, {"anything-but": {"numeric": [1]}},
+    {"anything-but": {"prefix": "a", "suffix": "b"}}, {"anything-but": [123456789012345678]},
+]
+BAD_OR_VALUES = [
+    {}, "x", None, [1], [], [{"a": [1]}], [{"a": [1]}, {}], [{"a": [1]}, 5],
+    [{"prefix": [1]}, {"a": [1]}], [{"a": {"numeric": [1]}}, {"b": [1]}], [{"a": []}, {"b": [1]}],
+]
+
+
+@st.composite
+def _mutated(draw) -> dict:
+    """A valid pattern with one or two bad fragments put in at random places."""
+    pattern = draw(patterns())
+    for _ in range(draw(st.integers(1, 2))):
+        level = pattern
+        while True:
+            children = [k for k, v in level.items() if isinstance(v, dict) and k != "$or"]
+            if not children or draw(st.booleans()):
+                break
+            level = level[draw(st.sampled_from(children))]
+        key = draw(st.sampled_from(["a", "b", "q", "arr", "$or", "new"]))
+        kind = draw(st.sampled_from(["field", "match", "or"]))
+        if kind == "field":
+            level[key] = draw(st.sampled_from(BAD_FIELD_VALUES))
+        elif kind == "match":
+            level[key] = draw(match_lists) + [draw(st.sampled_from(BAD_MATCH_VALUES))]
+        else:
+            level["$or"] = draw(st.sampled_from(BAD_OR_VALUES))
+    return pattern
+
+
+OPERATOR_NAMES = sorted(reference.OPERATORS) + ["$or", "EXISTS"]
+scalars = st.one_of(
+    st.sampled_from(["", "a", "=", "<", ">=", "10.0.0.0/8", "a**", "*"]),
+    st.sampled_from([0, 1, -2.5, 1e300, True, False, None]),
+)
+small_values = st.one_of(scalars, st.lists(scalars, min_size=1, max_size=3))
+operator_objects = st.dictionaries(st.sampled_from(OPERATOR_NAMES),
+                                   st.one_of(small_values, st.dictionaries(
+                                       st.sampled_from(OPERATOR_NAMES), small_values,
+                                       min_size=1, max_size=2)),
+                                   min_size=1, max_size=2)
+random_structures = st.recursive(
+    st.lists(st.one_of(scalars, operator_objects), min_size=1, max_size=3),
+    lambda inner: st.dictionaries(st.sampled_from(["a", "b", "a.b", "$or"] + OPERATOR_NAMES[:3]),
+                                  st.one_of(inner, st.lists(inner, min_size=1, max_size=2)),
+                                  min_size=1, max_size=3),
+    max_leaves=8,
+).filter(lambda v: isinstance(v, dict))
+
+
+def invalid_patterns() -> st.SearchStrategy[object]:
+    """Patterns that are mostly invalid: bad fragments in valid patterns,
+    random operator soup, and non-object tops."""
+    return st.one_of(
+        _mutated(),
+        _mutated(),
+        random_structures,
+        st.sampled_from([[], ["a"], "x", 5, None, {}]),
+    )
+
+
+__all__ = ["patterns", "events", "invalid_patterns", "VOCABULARY"]

@@ -1,0 +1,163 @@
+"""The Python API: rule management, input kinds, errors, pickling."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+import fastbridge
+from fastbridge import InvalidEventError, InvalidPatternError, LimitError, Machine
+
+EC2 = {"source": ["aws.ec2"], "detail": {"state": ["running"]}}
+BIG = {"detail": {"total": [{"numeric": [">", 100]}]}}
+
+
+def event(source: str = "aws.ec2", state: str = "running", total: float = 5) -> bytes:
+    return json.dumps({"source": source, "detail": {"state": state, "total": total}}).encode()
+
+
+def test_add_match_delete() -> None:
+    m = Machine()
+    m.add_rule("ec2", EC2)
+    m.add_rule("big", json.dumps(BIG))
+    assert len(m) == 2
+    assert "ec2" in m and "nope" not in m
+    assert m.rule_names() == ["big", "ec2"]
+    assert m.rules_for_event(event(total=500)) == ["big", "ec2"]
+    assert m.rules_for_event(event(state="stopped")) == []
+    assert m.delete_rule("ec2") == 1
+    assert m.rules_for_event(event(total=500)) == ["big"]
+    assert m.delete_rule("ec2") == 0
+    assert len(m) == 1
+
+
+def test_a_name_ors_its_patterns() -> None:
+    m = Machine()
+    m.add_rule("r", {"a": ["1"]})
+    m.add_rule("r", {"b": ["2"]})
+    assert len(m) == 1
+    assert m.stats()["patterns"] == 2
+    assert m.rules_for_event({"a": "1"}) == ["r"]
+    assert m.rules_for_event({"b": "2"}) == ["r"]
+    # Deleting one pattern keeps the other; key order does not matter.
+    assert m.delete_rule("r", '{"b": ["2"]}') == 1
+    assert m.rules_for_event({"b": "2"}) == []
+    assert m.rules_for_event({"a": "1"}) == ["r"]
+    assert m.delete_rule("r", {"a": ["999"]}) == 0
+    assert m.delete_rule("r", {"a": ["1"]}) == 1
+    assert len(m) == 0
+
+
+def test_results_are_each_name_once_sorted() -> None:
+    m = Machine()
+    m.add_rules({"z": {"a": ["1"]}, "y": {"$or": [{"a": ["1"]}, {"b": ["1"]}]}})
+    assert m.rules_for_event({"a": "1", "b": "1"}) == ["y", "z"]
+
+
+def test_event_kinds() -> None:
+    m = Machine()
+    m.add_rule("r", {"name": ["Zoë 🚀"], "n": [12345678901234567890], "f": [2.5], "t": [True]})
+    ev = {"name": "Zoë 🚀", "n": 12345678901234567890, "f": 2.5, "t": True, "x": None, "l": [1, (2, 3)]}
+    text = json.dumps(ev, ensure_ascii=False)
+    for e in (ev, text, text.encode(), bytearray(text.encode()), json.dumps(ev)):
+        assert m.rules_for_event(e) == ["r"], e
+    with pytest.raises(TypeError):
+        m.rules_for_event(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        m.rules_for_event({1: "x"})  # type: ignore[dict-item]
+
+
+def test_many_events_and_errors_carry_index() -> None:
+    m = Machine()
+    m.add_rule("ec2", EC2)
+    events = [event(), event(state="x"), event()]
+    assert m.rules_for_events(events) == [["ec2"], [], ["ec2"]]
+    assert m.rules_for_events(iter(events)) == [["ec2"], [], ["ec2"]]
+    with pytest.raises(InvalidEventError) as info:
+        m.rules_for_events([event(), b"{nope", event()])
+    assert getattr(info.value, "index") == 1
+    assert info.value.kind == "syntax"
+    assert info.value.offset == 1
+
+
+def test_add_rules_is_all_or_nothing() -> None:
+    m = Machine()
+    with pytest.raises(InvalidPatternError) as info:
+        m.add_rules([("good", EC2), ("bad", {"a": 1})])
+    assert info.value.reason == '"a" must be an object or an array'
+    assert len(m) == 0
+
+
+def test_pattern_errors() -> None:
+    with pytest.raises(InvalidPatternError) as info:
+        fastbridge.validate_pattern({"a": [{"numeric": [">", 0, ">", 0]}]})
+    assert isinstance(info.value, ValueError)
+    assert info.value.reason == "Bad numeric range operator: >"
+    assert str(info.value) == "Event pattern is not valid. Reason: Bad numeric range operator: >"
+    with pytest.raises(InvalidPatternError, match="Filter is not an object"):
+        fastbridge.validate_pattern("[1, 2]")
+    with pytest.raises(InvalidPatternError):
+        fastbridge.validate_pattern("{not json")
+    assert fastbridge.validate_pattern(EC2) is None
+
+
+def test_limits_are_typed_errors() -> None:
+    m = Machine(max_states=10)
+    m.add_rule("small", {"a": ["1"]})
+    with pytest.raises(LimitError) as info:
+        m.add_rule("big", {f"f{i}": ["x"] for i in range(20)})
+    assert info.value.limit_name == "max_states"
+    assert info.value.limit == 10
+    assert len(m) == 1
+    with pytest.raises(InvalidPatternError, match="Too many fields in pattern: 257"):
+        fastbridge.validate_pattern({f"f{i}": ["x"] for i in range(257)})
+    fastbridge.validate_pattern({f"f{i}": ["x"] for i in range(256)})
+    narrow = Machine(max_fields_per_pattern=2)
+    with pytest.raises(InvalidPatternError, match="Too many fields in pattern: 3 .limit 2."):
+        narrow.add_rule("r", {"a": ["1"], "b": ["1"], "c": ["1"]})
+    assert narrow.config()["max_fields_per_pattern"] == 2
+
+
+def test_pickle_round_trip() -> None:
+    m = Machine(max_event_bytes=4096)
+    m.add_rule("ec2", EC2)
+    m.add_rule("ec2", BIG)
+    m.add_rule("other", {"x": [{"prefix": "a"}]})
+    clone = pickle.loads(pickle.dumps(m))
+    assert clone.rules() == m.rules()
+    assert clone.config() == m.config()
+    assert clone.rules_for_event(event(total=500)) == ["ec2"]
+    assert clone.rules_for_event({"x": "abc"}) == ["other"]
+
+
+def _match_in_worker(args: tuple[Machine, list[bytes]]) -> list[list[str]]:
+    machine, events = args
+    return machine.rules_for_events(events)
+
+
+def test_machine_ships_to_worker_processes() -> None:
+    m = Machine()
+    m.add_rule("ec2", EC2)
+    m.add_rule("big", BIG)
+    batches = [[event(total=t) for t in range(0, 300, 50)] for _ in range(2)]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(_match_in_worker, [(m, b) for b in batches]))
+    assert results == [m.rules_for_events(b) for b in batches]
+    assert results[0][-1] == ["big", "ec2"]
+
+
+def test_stats_and_repr() -> None:
+    m = Machine()
+    assert m.stats()["rules"] == 0
+    for i in range(50):
+        m.add_rule(f"r{i}", {"source": [f"s{i}"], "detail": {"n": [{"numeric": [">", i]}]}})
+    s = m.stats()
+    assert s["rules"] == 50 and s["patterns"] == 50 and s["fields"] == 2
+    assert 1 <= s["segments"] <= 7  # logarithmic in the number of patterns
+    assert s["states"] >= 100
+    assert "rules=50" in repr(m)
+    assert m.rules_for_event({"source": "s7", "detail": {"n": 8}}) == ["r7"]
+    assert m.rules_for_event({"source": "s7", "detail": {"n": 7}}) == []

@@ -1,0 +1,108 @@
+"""Differential tests: the fastbridge engine against the pure-Python reference.
+
+Skipped until the compiled engine (`fastbridge._core`) can be imported.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastbridge._core")
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import fastbridge  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import reference  # noqa: E402
+from strategies import events, invalid_patterns, patterns  # noqa: E402
+
+COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+rule_names = st.text(alphabet="abcdefgh-_0", min_size=1, max_size=6)
+rule_sets = st.dictionaries(rule_names, patterns(), min_size=1, max_size=20)
+
+
+def reference_outcome(pattern: object) -> str | None:
+    """The reference's reason for rejecting `pattern`, or None."""
+    try:
+        reference.compile_pattern(pattern)
+    except reference.PatternError as exc:
+        return exc.reason
+    return None
+
+
+@settings(max_examples=1500, **COMMON)
+@given(pattern=patterns(), event=events())
+def test_matches_agrees_with_reference(pattern: dict, event: dict) -> None:
+    expected = reference.matches(pattern, event)
+    event_text = json.dumps(event)
+    assert fastbridge.matches(pattern, event) is expected
+    assert fastbridge.matches(pattern, event_text) is expected
+    assert fastbridge.matches(json.dumps(pattern), event_text.encode()) is expected
+
+
+@settings(max_examples=300, **COMMON)
+@given(rules=rule_sets, batch=st.lists(events(), min_size=1, max_size=5))
+def test_machine_agrees_with_reference(rules: dict, batch: list) -> None:
+    machine = fastbridge.Machine()
+    for name, pattern in rules.items():
+        machine.add_rule(name, pattern)
+    expected = [reference.rules_for_event(rules, event) for event in batch]
+    assert [machine.rules_for_event(event) for event in batch] == expected
+    assert [machine.rules_for_event(json.dumps(event)) for event in batch] == expected
+    assert machine.rules_for_events(batch) == expected
+
+
+@settings(max_examples=300, **COMMON)
+@given(rules=rule_sets, data=st.data(), batch=st.lists(events(), min_size=1, max_size=4))
+def test_machine_delete_agrees_with_reference(rules: dict, data: st.DataObject, batch: list) -> None:
+    machine = fastbridge.Machine()
+    for name, pattern in rules.items():
+        machine.add_rule(name, pattern)
+    doomed = data.draw(st.lists(st.sampled_from(sorted(rules)), unique=True))
+    live = dict(rules)
+    for name in doomed:
+        if data.draw(st.booleans()):
+            machine.delete_rule(name)
+        else:
+            machine.delete_rule(name, rules[name])
+        del live[name]
+    for event in batch:
+        assert machine.rules_for_event(event) == reference.rules_for_event(live, event)
+    # Adding the deleted rules back restores the original answers.
+    for name in doomed:
+        machine.add_rule(name, rules[name])
+    for event in batch:
+        assert machine.rules_for_event(event) == reference.rules_for_event(rules, event)
+
+
+@settings(max_examples=1500, **COMMON)
+@given(pattern=invalid_patterns())
+def test_invalid_patterns_agree_with_reference(pattern: object) -> None:
+    expected = reference_outcome(pattern)
+    try:
+        fastbridge.validate_pattern(pattern)
+    except fastbridge.InvalidPatternError as exc:
+        assert isinstance(exc, ValueError)
+        assert exc.reason == expected, f"engine rejected, reference says {expected!r}"
+        assert str(exc) == "Event pattern is not valid. Reason: " + exc.reason
+    else:
+        assert expected is None, f"engine accepted, reference rejects: {expected!r}"
+    if expected is not None and isinstance(pattern, dict):
+        with pytest.raises(fastbridge.InvalidPatternError) as info:
+            fastbridge.Machine().add_rule("r", pattern)
+        assert info.value.reason == expected
+
+
+@settings(max_examples=500, **COMMON)
+@given(pattern=patterns())
+def test_valid_patterns_are_accepted(pattern: dict) -> None:
+    assert reference_outcome(pattern) is None
+    fastbridge.validate_pattern(pattern)
+    fastbridge.validate_pattern(json.dumps(pattern))
