@@ -254,7 +254,7 @@ fn names_list<'py>(py: Python<'py>, names: &[Arc<str>]) -> PyResult<Bound<'py, P
 impl PyMachine {
     #[new]
     #[pyo3(signature = (*, max_fields_per_pattern = 256, max_subpatterns_per_pattern = 1024,
-                        max_states = 50_000_000, max_event_bytes = 1 << 20, max_depth = 1000,
+                        max_states = 50_000_000, max_event_bytes = 1_048_576, max_depth = 1000,
                         max_consistency_steps = 1_000_000))]
     fn new(
         max_fields_per_pattern: usize,
@@ -321,21 +321,42 @@ impl PyMachine {
         names_list(py, &names)
     }
 
+    /// Matches many events with the GIL released. A bad event raises at once
+    /// (`errors="raise"`, with `.index` set) or stands in the result list as
+    /// its `InvalidEventError` (`errors="return"`).
+    #[pyo3(signature = (events, *, errors = "raise"))]
     fn rules_for_events<'py>(
         &self,
         py: Python<'py>,
         events: &Bound<'py, PyAny>,
+        errors: &str,
     ) -> PyResult<Bound<'py, PyList>> {
+        let stop_at_error = match errors {
+            "raise" => true,
+            "return" => false,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "errors must be \"raise\" or \"return\", not {:?}",
+                    other
+                )))
+            }
+        };
         let texts: Vec<Text> = events
             .try_iter()?
             .map(|e| text_of(&e?))
             .collect::<PyResult<_>>()?;
         let machine = self.inner.clone();
         let results = py.detach(move || {
-            texts
-                .iter()
-                .map(|t| machine.rules_for_event(t.bytes()))
-                .collect::<Vec<_>>()
+            let mut out = Vec::with_capacity(texts.len());
+            for t in &texts {
+                let r = machine.rules_for_event(t.bytes());
+                let failed = r.is_err();
+                out.push(r);
+                if failed && stop_at_error {
+                    break;
+                }
+            }
+            out
         });
         let out = PyList::empty(py);
         for (i, r) in results.into_iter().enumerate() {
@@ -343,8 +364,11 @@ impl PyMachine {
                 Ok(names) => out.append(names_list(py, &names)?)?,
                 Err(e) => {
                     let err: PyErr = Error::Event(e).into();
-                    let _ = err.value(py).setattr("index", i);
-                    return Err(err);
+                    err.value(py).setattr("index", i)?;
+                    if stop_at_error {
+                        return Err(err);
+                    }
+                    out.append(err.value(py))?;
                 }
             }
         }

@@ -468,14 +468,9 @@ def parse_anything_but(arg: object) -> AnythingBut:
     if isinstance(arg, list):
         if not arg:
             _fail("Empty arrays are not allowed")
-        values = []
-        for item in arg:
-            if isinstance(item, str):
-                values.append(item)
-            elif is_number(item):
-                values.append(representable(number_text(item)))
-            else:
-                _fail("Inside anything but list, start|null|boolean is not supported.")
+        if not all(isinstance(item, str) or is_number(item) for item in arg):
+            _fail("Inside anything but list, start|null|boolean is not supported.")
+        values = [item if isinstance(item, str) else representable(number_text(item)) for item in arg]
         kinds = {type(v) for v in values}
         if len(kinds) > 1:
             _fail("Inside anything but list, either all values are number or string, mixed type is not supported")

@@ -18,10 +18,10 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
-
-from hypothesis import strategies as st
+import random
 
 import reference
+from hypothesis import strategies as st
 
 # The vocabulary: a subtree is a dict, a leaf is None.
 VOCABULARY: dict = {
@@ -53,13 +53,13 @@ EVENT_NUMBERS = [0, 5, 5.0, -0.0, -1, 0.1, 0.3, 0.30000000000000004, 2.5, 100, 1
                  -1e300, 9007199254740992, 9007199254740993, 123456789012345678]
 BIG_INTEGER_LITERALS = [123456789012345678, 9007199254740993]
 
-text = st.text(alphabet=ALPHABET, max_size=6)
-words = st.one_of(st.sampled_from(WORDS + IPS), text)
-# `exactly` with an IP address string is left out: whether IP spellings are
-# equivalent under `exactly` is not settled by the decisions document.
-exact_words = st.one_of(st.sampled_from(WORDS), text).filter(lambda s: reference.parse_ip(s) is None)
-pattern_numbers = st.sampled_from(PATTERN_NUMBERS)
-non_empty_words = words.filter(bool)
+# Leaf values come from fixed pools (one draw each): Hypothesis spends most
+# of its time per draw, and the pools are what make events hit patterns.
+_rng = random.Random(2024)
+STRINGS = WORDS + IPS + sorted(
+    {"".join(_rng.choice(ALPHABET) for _ in range(_rng.randint(1, 5))) for _ in range(60)}
+)
+NON_IP_STRINGS = [s for s in STRINGS if reference.parse_ip(s) is None]
 
 
 def _escape_wildcard(chunk: str) -> str:
@@ -83,27 +83,10 @@ def _low_complexity_wildcards() -> list[str]:
         except reference.PatternError:
             continue
         valid.append(value)
-    return valid
+    return WILDCARDS + _rng.sample(valid, 150)
 
 
 WILDCARD_POOL = _low_complexity_wildcards()
-wildcards = st.sampled_from(WILDCARD_POOL)
-
-
-def _one_or_list(values):
-    return st.one_of(values, st.lists(values, min_size=1, max_size=3))
-
-
-anything_but = st.one_of(
-    words,
-    pattern_numbers,
-    st.lists(words, min_size=1, max_size=3),
-    st.lists(pattern_numbers, min_size=1, max_size=3),
-    st.fixed_dictionaries({"prefix": _one_or_list(non_empty_words)}),
-    st.fixed_dictionaries({"suffix": _one_or_list(non_empty_words)}),
-    st.fixed_dictionaries({"equals-ignore-case": _one_or_list(words)}),
-    st.fixed_dictionaries({"wildcard": _one_or_list(wildcards)}),
-)
 
 
 def _numeric_expressions() -> list[list]:
@@ -116,23 +99,44 @@ def _numeric_expressions() -> list[list]:
     return result
 
 
-numeric = st.sampled_from(_numeric_expressions())
+def _some(pool: list, count: int = 3) -> list:
+    return _rng.sample(pool, _rng.randint(1, count))
 
-affix_value = st.one_of(words, st.fixed_dictionaries({"equals-ignore-case": words}))
+
+def _anything_but_values() -> list:
+    """anything-but in every form."""
+    non_empty = [s for s in STRINGS if s]
+    result: list = []
+    for _ in range(40):
+        result += [
+            _rng.choice(STRINGS), _rng.choice(PATTERN_NUMBERS), _some(STRINGS), _some(PATTERN_NUMBERS),
+            {"prefix": _rng.choice(non_empty)}, {"prefix": _some(non_empty)},
+            {"suffix": _rng.choice(non_empty)}, {"suffix": _some(non_empty)},
+            {"equals-ignore-case": _rng.choice(STRINGS)}, {"equals-ignore-case": _some(STRINGS)},
+            {"wildcard": _rng.choice(WILDCARD_POOL)}, {"wildcard": _some(WILDCARD_POOL)},
+        ]
+    return result
+
+
+def _operators(name: str, values: list) -> st.SearchStrategy[dict]:
+    return st.sampled_from([{name: v} for v in values])
+
 
 match_values = st.one_of(
-    words,
-    pattern_numbers,
-    st.sampled_from([True, False, None] + BIG_INTEGER_LITERALS),
-    st.fixed_dictionaries({"prefix": affix_value}),
-    st.fixed_dictionaries({"suffix": affix_value}),
-    st.fixed_dictionaries({"equals-ignore-case": words}),
-    st.fixed_dictionaries({"wildcard": wildcards}),
-    st.fixed_dictionaries({"anything-but": anything_but}),
-    st.fixed_dictionaries({"numeric": numeric}),
-    st.fixed_dictionaries({"exists": st.booleans()}),
-    st.fixed_dictionaries({"cidr": st.sampled_from(CIDRS)}),
-    st.fixed_dictionaries({"exactly": exact_words}),
+    st.sampled_from(STRINGS),
+    st.sampled_from(PATTERN_NUMBERS + BIG_INTEGER_LITERALS + [True, False, None]),
+    _operators("prefix", STRINGS + [{"equals-ignore-case": s} for s in STRINGS]),
+    _operators("suffix", STRINGS + [{"equals-ignore-case": s} for s in STRINGS]),
+    _operators("equals-ignore-case", STRINGS),
+    _operators("wildcard", WILDCARD_POOL),
+    _operators("anything-but", _anything_but_values()),
+    _operators("anything-but", _anything_but_values()),
+    _operators("numeric", _numeric_expressions()),
+    _operators("exists", [True, False]),
+    _operators("cidr", CIDRS),
+    # `exactly` with an IP address string is left out: whether IP spellings
+    # are equivalent under `exactly` is not settled by the decisions.
+    _operators("exactly", NON_IP_STRINGS),
 )
 match_lists = st.lists(match_values, min_size=1, max_size=3)
 
@@ -203,12 +207,7 @@ def patterns() -> st.SearchStrategy[dict]:
     return _pattern_object((), 0)
 
 
-leaf_values = st.one_of(
-    words,
-    st.sampled_from(EVENT_NUMBERS),
-    st.sampled_from([True, False, None]),
-    st.sampled_from(IPS),
-)
+leaf_values = st.sampled_from(STRINGS + EVENT_NUMBERS + [True, False, None])
 scalar_arrays = st.lists(leaf_values, max_size=3)
 leaf_or_array = st.one_of(
     leaf_values, leaf_values, leaf_values, scalar_arrays,
@@ -271,7 +270,7 @@ BAD_OR_VALUES = [
 @st.composite
 def _mutated(draw) -> dict:
     """A valid pattern with one or two bad fragments put in at random places."""
-    pattern = draw(patterns())
+    pattern = copy.deepcopy(draw(patterns()))
     for _ in range(draw(st.integers(1, 2))):
         level = pattern
         while True:
@@ -282,11 +281,11 @@ def _mutated(draw) -> dict:
         key = draw(st.sampled_from(["a", "b", "q", "arr", "$or", "new"]))
         kind = draw(st.sampled_from(["field", "match", "or"]))
         if kind == "field":
-            level[key] = draw(st.sampled_from(BAD_FIELD_VALUES))
+            level[key] = copy.deepcopy(draw(st.sampled_from(BAD_FIELD_VALUES)))
         elif kind == "match":
-            level[key] = draw(match_lists) + [draw(st.sampled_from(BAD_MATCH_VALUES))]
+            level[key] = draw(match_lists) + [copy.deepcopy(draw(st.sampled_from(BAD_MATCH_VALUES)))]
         else:
-            level["$or"] = draw(st.sampled_from(BAD_OR_VALUES))
+            level["$or"] = copy.deepcopy(draw(st.sampled_from(BAD_OR_VALUES)))
     return pattern
 
 

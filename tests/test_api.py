@@ -60,7 +60,14 @@ def test_results_are_each_name_once_sorted() -> None:
 def test_event_kinds() -> None:
     m = Machine()
     m.add_rule("r", {"name": ["Zoë 🚀"], "n": [12345678901234567890], "f": [2.5], "t": [True]})
-    ev = {"name": "Zoë 🚀", "n": 12345678901234567890, "f": 2.5, "t": True, "x": None, "l": [1, (2, 3)]}
+    ev = {
+        "name": "Zoë 🚀",
+        "n": 12345678901234567890,
+        "f": 2.5,
+        "t": True,
+        "x": None,
+        "l": [1, (2, 3)],
+    }
     text = json.dumps(ev, ensure_ascii=False)
     for e in (ev, text, text.encode(), bytearray(text.encode()), json.dumps(ev)):
         assert m.rules_for_event(e) == ["r"], e
@@ -76,9 +83,16 @@ def test_many_events_and_errors_carry_index() -> None:
     events = [event(), event(state="x"), event()]
     assert m.rules_for_events(events) == [["ec2"], [], ["ec2"]]
     assert m.rules_for_events(iter(events)) == [["ec2"], [], ["ec2"]]
+    mixed = [event(), b"{nope", event(), b"[1]"]
+    returned = m.rules_for_events(mixed, errors="return")
+    assert returned[0] == ["ec2"] and returned[2] == ["ec2"]
+    assert isinstance(returned[1], InvalidEventError) and returned[1].index == 1
+    assert isinstance(returned[3], InvalidEventError) and returned[3].kind == "not_an_object"
+    with pytest.raises(ValueError, match="errors must be"):
+        m.rules_for_events(mixed, errors="ignore")  # type: ignore[call-overload]
     with pytest.raises(InvalidEventError) as info:
         m.rules_for_events([event(), b"{nope", event()])
-    assert getattr(info.value, "index") == 1
+    assert info.value.index == 1
     assert info.value.kind == "syntax"
     assert info.value.offset == 1
 

@@ -51,7 +51,9 @@ CHILD = textwrap.dedent(
     event("lone-surrogate", b'{"a": "x\\\\ud800"}')
     event("bad-escape", b'{"a": "x\\\\q"}')
     pattern("explode-wildcard", {"a": [{"wildcard": "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*"}]})
-    pattern("explode-or", {"$or": [{"a%d" % i: ["x"]} for i in range(40)], "b": {"$or": [{"c%d" % i: ["y"]} for i in range(40)]}})
+    outer = [{"a%d" % i: ["x"]} for i in range(40)]
+    inner = [{"c%d" % i: ["y"]} for i in range(40)]
+    pattern("explode-or", {"$or": outer, "b": {"$or": inner}})
     pattern("explode-exists", {"f%d" % i: ["x", {"exists": False}] for i in range(40)})
     pattern("deep-pattern", "{\\"a\\":" * 200_000 + "[1]" + "}" * 200_000)
     pattern("huge-number-pattern", '{"a": [1e400]}')
@@ -112,7 +114,10 @@ def test_explosive_patterns_are_rejected(hostile: dict[str, list[object]]) -> No
     ]
     assert hostile["deep-pattern"][0] == "InvalidPatternError"
     assert str(hostile["deep-pattern"][1]).startswith("nesting deeper than 512 levels")
-    assert hostile["huge-number-pattern"] == ["InvalidPatternError", "Cannot compare number : 1e400"]
+    assert hostile["huge-number-pattern"] == [
+        "InvalidPatternError",
+        "Cannot compare number : 1e400",
+    ]
     # A long literal after a star is not complex: accepted; one that overlaps
     # itself at every second character is.
     assert hostile["long-wildcard"] == ["ok"]

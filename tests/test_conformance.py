@@ -36,7 +36,9 @@ def check(case: dict[str, Any]) -> None:
 aws_cases = json.loads(AWS_CASES.read_text()) if AWS_CASES.exists() else []
 
 
-@pytest.mark.skipif(not AWS_CASES.exists(), reason=f"{AWS_CASES} is absent (shared/ sits beside the project)")
+@pytest.mark.skipif(
+    not AWS_CASES.exists(), reason=f"{AWS_CASES} is absent (shared/ sits beside the project)"
+)
 @pytest.mark.parametrize("case", aws_cases, ids=[c["name"] for c in aws_cases])
 def test_aws_recorded(case: dict[str, Any]) -> None:
     check(case)

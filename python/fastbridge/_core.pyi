@@ -1,13 +1,24 @@
 """The compiled engine. Import from `fastbridge`, not from here."""
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias, final, overload
 
-Event: TypeAlias = bytes | bytearray | str | dict[str, Any]
+_Event: TypeAlias = bytes | bytearray | str | dict[str, Any]
 """An event: raw JSON (bytes or str) or a dict, written as JSON in Rust."""
 
-Pattern: TypeAlias = str | bytes | dict[str, Any]
+_Pattern: TypeAlias = str | bytes | dict[str, Any]
 """A pattern: JSON text or a dict."""
+
+__all__ = [
+    "Machine",
+    "matches",
+    "validate_pattern",
+    "_machine_from_state",
+    "InvalidPatternError",
+    "InvalidEventError",
+    "LimitError",
+    "__version__",
+]
 
 __version__: str
 
@@ -25,6 +36,8 @@ class InvalidEventError(ValueError):
 
     offset: int
     """Byte offset in the event text where the problem was found."""
+    index: int
+    """Position of the event in a ``rules_for_events`` batch (set there only)."""
     kind: str
     """One of ``invalid_utf8``, ``syntax``, ``not_an_object``, ``lone_surrogate``,
     ``too_deep``, ``too_large``, ``too_complex``."""
@@ -36,6 +49,7 @@ class LimitError(ValueError):
     given: int
     limit: int
 
+@final
 class Machine:
     """Many patterns compiled into one automaton.
 
@@ -43,29 +57,41 @@ class Machine:
     rules before a change or after it, never half of one.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         max_fields_per_pattern: int = 256,
         max_subpatterns_per_pattern: int = 1024,
         max_states: int = 50_000_000,
-        max_event_bytes: int = 1 << 20,
+        max_event_bytes: int = 1_048_576,
         max_depth: int = 1000,
         max_consistency_steps: int = 1_000_000,
-    ) -> None: ...
-    def add_rule(self, name: str, pattern: Pattern) -> None:
+    ) -> Machine: ...
+    def add_rule(self, name: str, pattern: _Pattern) -> None:
         """Adds ``pattern`` under ``name``; a name's patterns are OR-ed."""
-    def add_rules(self, rules: Mapping[str, Pattern] | Iterable[tuple[str, Pattern]]) -> None:
+    def add_rules(self, rules: Mapping[str, _Pattern] | Iterable[tuple[str, _Pattern]]) -> None:
         """Adds many rules, compiled together; all or none are added."""
-    def delete_rule(self, name: str, pattern: Pattern | None = None) -> int:
+    def delete_rule(self, name: str, pattern: _Pattern | None = None) -> int:
         """Removes the name's pattern equal to ``pattern``, or all of its patterns.
 
         Returns how many patterns were removed.
         """
-    def rules_for_event(self, event: Event) -> list[str]:
+    def rules_for_event(self, event: _Event) -> list[str]:
         """Names of the rules that match ``event``, sorted."""
-    def rules_for_events(self, events: Iterable[Event]) -> list[list[str]]:
-        """``rules_for_event`` for many events, with the GIL released while matching."""
+    @overload
+    def rules_for_events(
+        self, events: Iterable[_Event], *, errors: Literal["raise"] = "raise"
+    ) -> list[list[str]]:
+        """``rules_for_event`` for many events, with the GIL released while matching.
+
+        With ``errors="raise"`` the first bad event stops the batch and raises its
+        ``InvalidEventError`` (``.index`` tells which); with ``errors="return"`` a
+        bad event's entry in the result is its ``InvalidEventError``.
+        """
+    @overload
+    def rules_for_events(
+        self, events: Iterable[_Event], *, errors: Literal["return"]
+    ) -> list[list[str] | InvalidEventError]: ...
     def rule_names(self) -> list[str]:
         """Every rule name, sorted."""
     def rules(self) -> list[tuple[str, str]]:
@@ -75,13 +101,13 @@ class Machine:
     def config(self) -> dict[str, int]:
         """The limits this machine was built with."""
     def __len__(self) -> int: ...
-    def __contains__(self, name: str) -> bool: ...
+    def __contains__(self, name: str, /) -> bool: ...
     def __reduce__(self) -> tuple[Any, tuple[dict[str, int], list[tuple[str, str]]]]: ...
 
-def matches(pattern: Pattern, event: Event) -> bool:
+def matches(pattern: _Pattern, event: _Event) -> bool:
     """Does ``pattern`` match ``event``? Like EventBridge's TestEventPattern."""
 
-def validate_pattern(pattern: Pattern) -> None:
+def validate_pattern(pattern: _Pattern) -> None:
     """Raises ``InvalidPatternError`` when EventBridge would reject ``pattern``."""
 
 def _machine_from_state(config: dict[str, int], rules: list[tuple[str, str]]) -> Machine: ...

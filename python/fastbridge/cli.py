@@ -36,6 +36,7 @@ DEFAULT_BATCH_SIZE = 4096
 # room for "\r\n" plus one byte.
 _LINE_SLACK = 3
 _SKIP_CHUNK = 1 << 16
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class UsageError(Exception):
@@ -195,6 +196,8 @@ def _read_lines(stream: BinaryIO, max_event_bytes: int) -> Iterator[_Line]:
             )
             continue
         event = raw.rstrip(b"\n").rstrip(b"\r")
+        if number == 1 and event.startswith(_UTF8_BOM):
+            event = event[len(_UTF8_BOM) :]
         if not event.strip():
             continue
         yield _Line(number, event)
@@ -211,67 +214,13 @@ def _batches(lines: Iterator[_Line], size: int) -> Iterator[list[_Line]]:
         yield batch
 
 
-def _error_index(error: fastbridge.InvalidEventError, length: int) -> int | None:
-    index = getattr(error, "index", None)
-    if isinstance(index, int) and 0 <= index < length:
-        return index
-    return None
-
-
 def match_events(machine: fastbridge.Machine, events: Sequence[bytes]) -> list[list[str] | str]:
     """For each event, its matching rule names, or the error message when the
-    event is invalid.
-
-    ``rules_for_events`` fails as a whole when one event is invalid (reporting
-    the first bad one's ``index``), and a failed call costs as much as a good
-    one. So the events are matched in slices: the slice size halves after a
-    failure and doubles after a success, which keeps the wasted work small
-    whether bad events are rare or frequent.
-    """
-    results: list[list[str] | str] = []
-    full = max(1, len(events))
-    chunk = full
-    pos = 0
-    while pos < len(events):
-        stop = min(len(events), pos + chunk)
-        try:
-            results.extend(machine.rules_for_events(events[pos:stop]))
-        except fastbridge.InvalidEventError as e:
-            index = _error_index(e, stop - pos)
-            if index is None:  # no usable index: one event at a time
-                results.extend(_match_each(machine, events[pos:stop]))
-                pos = stop
-            else:
-                # The events before the first bad one are good.
-                results.extend(_match_good(machine, events[pos : pos + index]))
-                results.append(str(e))
-                pos += index + 1
-            chunk = max(1, chunk // 2)
-        else:
-            pos = stop
-            chunk = min(full, chunk * 2)
-    return results
-
-
-def _match_good(machine: fastbridge.Machine, events: Sequence[bytes]) -> list[list[str] | str]:
-    """Matches events expected to be valid, in one call when they are."""
-    if not events:
-        return []
-    try:
-        return list(machine.rules_for_events(events))
-    except fastbridge.InvalidEventError:
-        return _match_each(machine, events)
-
-
-def _match_each(machine: fastbridge.Machine, events: Sequence[bytes]) -> list[list[str] | str]:
-    return [_match_one(machine, event) for event in events]
-
-
-def _match_one(machine: fastbridge.Machine, event: bytes) -> list[str] | str:
-    try:
-        return machine.rules_for_event(event)
-    except fastbridge.InvalidEventError as e:
-        return str(e)
+    event is invalid."""
+    return [
+        str(r) if isinstance(r, fastbridge.InvalidEventError) else r
+        for r in machine.rules_for_events(events, errors="return")
+    ]
 
 
 def _open_events(path: str) -> BinaryIO:
