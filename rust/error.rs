@@ -14,9 +14,7 @@ pub struct PatternError {
 
 impl PatternError {
     pub fn new(reason: impl Into<String>) -> Self {
-        PatternError {
-            reason: reason.into(),
-        }
+        PatternError { reason: reason.into() }
     }
 }
 
@@ -69,37 +67,21 @@ impl fmt::Display for EventError {
                 write!(f, "event is not valid UTF-8 (at byte {})", self.offset)
             }
             EventErrorKind::Syntax(what) => {
-                write!(
-                    f,
-                    "event is not valid JSON: {} at byte {}",
-                    what, self.offset
-                )
+                write!(f, "event is not valid JSON: {} at byte {}", what, self.offset)
             }
             EventErrorKind::NotAnObject => write!(f, "event is not a JSON object"),
             EventErrorKind::LoneSurrogate => {
-                write!(
-                    f,
-                    "event has a lone surrogate escape at byte {}",
-                    self.offset
-                )
+                write!(f, "event has a lone surrogate escape at byte {}", self.offset)
             }
-            EventErrorKind::TooDeep { limit } => write!(
-                f,
-                "event nests deeper than {} levels (at byte {})",
-                limit, self.offset
-            ),
+            EventErrorKind::TooDeep { limit } => {
+                write!(f, "event nests deeper than {} levels (at byte {})", limit, self.offset)
+            }
             EventErrorKind::TooLarge { size, limit } => {
-                write!(
-                    f,
-                    "event is {} bytes, more than the limit of {}",
-                    size, limit
-                )
+                write!(f, "event is {} bytes, more than the limit of {}", size, limit)
             }
-            EventErrorKind::TooComplex { limit } => write!(
-                f,
-                "checking array consistency took more than {} steps",
-                limit
-            ),
+            EventErrorKind::TooComplex { limit } => {
+                write!(f, "checking array consistency took more than {} steps", limit)
+            }
         }
     }
 }

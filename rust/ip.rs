@@ -17,16 +17,10 @@ pub fn parse(s: &str) -> Option<IpKey> {
         return None;
     }
     if let Ok(v4) = s.parse::<Ipv4Addr>() {
-        return Some(IpKey {
-            family: 4,
-            bits: u32::from(v4) as u128,
-        });
+        return Some(IpKey { family: 4, bits: u32::from(v4) as u128 });
     }
     if let Ok(v6) = s.parse::<Ipv6Addr>() {
-        return Some(IpKey {
-            family: 6,
-            bits: u128::from(v6),
-        });
+        return Some(IpKey { family: 6, bits: u128::from(v6) });
     }
     None
 }
@@ -47,9 +41,7 @@ pub fn parse_cidr(text: &str) -> Result<IpRange, PatternError> {
         _ => return Err(PatternError::new("Malformed CIDR, one '/' required")),
     };
     if mask.is_empty() || !mask.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(PatternError::new(
-            "Malformed CIDR, mask bits must be an integer",
-        ));
+        return Err(PatternError::new("Malformed CIDR, mask bits must be an integer"));
     }
     let key = parse(addr)
         .ok_or_else(|| PatternError::new(format!("Nonstandard IP address: {}", addr)))?;
@@ -67,16 +59,8 @@ pub fn parse_cidr(text: &str) -> Result<IpRange, PatternError> {
         }));
     }
     let host_bits = width - bits;
-    let host_mask: u128 = if host_bits >= 128 {
-        u128::MAX
-    } else {
-        (1u128 << host_bits) - 1
-    };
-    Ok(IpRange {
-        family: key.family,
-        low: key.bits & !host_mask,
-        high: key.bits | host_mask,
-    })
+    let host_mask: u128 = if host_bits >= 128 { u128::MAX } else { (1u128 << host_bits) - 1 };
+    Ok(IpRange { family: key.family, low: key.bits & !host_mask, high: key.bits | host_mask })
 }
 
 #[cfg(test)]
@@ -100,14 +84,8 @@ mod tests {
             parse_cidr("xx.11.xx/8").unwrap_err().reason,
             "Nonstandard IP address: xx.11.xx"
         );
-        assert_eq!(
-            parse_cidr("1.2.3.4/32").unwrap_err().reason,
-            "IPv4 mask bits must be < 32"
-        );
-        assert_eq!(
-            parse_cidr("::/128").unwrap_err().reason,
-            "IPv6 mask bits must be < 128"
-        );
+        assert_eq!(parse_cidr("1.2.3.4/32").unwrap_err().reason, "IPv4 mask bits must be < 32");
+        assert_eq!(parse_cidr("::/128").unwrap_err().reason, "IPv6 mask bits must be < 128");
         assert!(parse_cidr("2001:db8:1234:1a00::/64").is_ok());
         assert!(parse("10.0.0.01").is_none());
         assert_eq!(parse("2001:db8::1"), parse("2001:0db8:0:0:0:0:0:1"));

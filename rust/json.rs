@@ -33,8 +33,7 @@ impl PartialEq for Json {
             (Json::Array(a), Json::Array(b)) => a == b,
             (Json::Object(a), Json::Object(b)) => {
                 a.len() == b.len()
-                    && a.iter()
-                        .all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && v == v2))
+                    && a.iter().all(|(k, v)| b.iter().any(|(k2, v2)| k == k2 && v == v2))
             }
             _ => false,
         }
@@ -89,11 +88,7 @@ fn write_string(f: &mut std::fmt::Formatter<'_>, s: &str) -> std::fmt::Result {
 
 /// Parses JSON text. The error is a readable message with the position.
 pub fn parse(text: &str) -> Result<Json, String> {
-    let mut r = Reader {
-        s: text.as_bytes(),
-        pos: 0,
-        depth: 0,
-    };
+    let mut r = Reader { s: text.as_bytes(), pos: 0, depth: 0 };
     r.ws();
     let v = r.value()?;
     r.ws();
@@ -113,12 +108,8 @@ impl Reader<'_> {
     fn error(&self, what: &str) -> String {
         let before = &self.s[..self.pos.min(self.s.len())];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let column = before.len()
-            - before
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |p| p + 1)
-            + 1;
+        let column =
+            before.len() - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
         format!("{} at line {} column {}", what, line, column)
     }
 
@@ -308,9 +299,7 @@ impl Reader<'_> {
                 }
                 _ => {
                     self.pos += 1;
-                    let e = self
-                        .peek()
-                        .ok_or_else(|| self.error("unterminated string"))?;
+                    let e = self.peek().ok_or_else(|| self.error("unterminated string"))?;
                     self.pos += 1;
                     out.push(match e {
                         b'"' => '"',
@@ -368,12 +357,7 @@ mod tests {
     fn errors() {
         assert!(parse("{").unwrap_err().contains("line 1 column 2"));
         assert!(parse(r#"{"a": "\ud800"}"#).is_err());
-        assert!(parse(&"[".repeat(10_000))
-            .unwrap_err()
-            .contains("nesting deeper"));
-        assert_eq!(
-            parse(r#""\ud83d\ude80""#).unwrap(),
-            Json::String("🚀".into())
-        );
+        assert!(parse(&"[".repeat(10_000)).unwrap_err().contains("nesting deeper"));
+        assert_eq!(parse(r#""\ud83d\ude80""#).unwrap(), Json::String("🚀".into()));
     }
 }

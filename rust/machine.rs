@@ -91,9 +91,7 @@ impl Default for Machine {
 
 impl std::fmt::Debug for Machine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Machine")
-            .field("stats", &self.stats())
-            .finish()
+        f.debug_struct("Machine").field("stats", &self.stats()).finish()
     }
 }
 
@@ -104,11 +102,7 @@ impl Machine {
         let config = Arc::new(config);
         let mut writer = Writer::default();
         let snap = writer.snapshot(&config);
-        Machine {
-            config,
-            current: ArcSwap::from_pointee(snap),
-            writer: Mutex::new(writer),
-        }
+        Machine { config, current: ArcSwap::from_pointee(snap), writer: Mutex::new(writer) }
     }
 
     pub fn config(&self) -> &Config {
@@ -170,14 +164,7 @@ impl Machine {
             let id = w.next_id;
             w.next_id += 1;
             w.by_name.entry(name.clone()).or_default().push(id);
-            w.patterns.insert(
-                id,
-                Stored {
-                    name,
-                    source,
-                    compiled: pattern,
-                },
-            );
+            w.patterns.insert(id, Stored { name, source, compiled: pattern });
             ids.push(id);
         }
         let segment = w.build(&ids);
@@ -215,12 +202,8 @@ impl Machine {
         let mut i = 0;
         while i < w.segments.len() {
             if w.segments[i].ids.iter().any(|id| remove.contains(id)) {
-                let ids: Vec<PatternId> = w.segments[i]
-                    .ids
-                    .iter()
-                    .copied()
-                    .filter(|id| !remove.contains(id))
-                    .collect();
+                let ids: Vec<PatternId> =
+                    w.segments[i].ids.iter().copied().filter(|id| !remove.contains(id)).collect();
                 if ids.is_empty() {
                     w.segments.remove(i);
                     continue;
@@ -263,8 +246,7 @@ impl Machine {
         w.by_name
             .iter()
             .flat_map(|(name, ids)| {
-                ids.iter()
-                    .map(|id| (name.clone(), w.patterns[id].source.to_string()))
+                ids.iter().map(|id| (name.clone(), w.patterns[id].source.to_string()))
             })
             .collect()
     }
@@ -274,11 +256,7 @@ impl Machine {
         Stats {
             rules: w.by_name.len(),
             patterns: w.patterns.len(),
-            subpatterns: w
-                .patterns
-                .values()
-                .map(|p| p.compiled.subpatterns.len())
-                .sum(),
+            subpatterns: w.patterns.values().map(|p| p.compiled.subpatterns.len()).sum(),
             fields: w.fields.len(),
             segments: w.segments.len(),
             states: w.states(),
@@ -364,6 +342,7 @@ impl Writer {
             for (id, (path, presence)) in self.fields.iter().enumerate() {
                 t.insert(path, id as FieldId, *presence);
             }
+            t.finish();
             self.trie = Arc::new(t);
             self.trie_dirty = false;
         }

@@ -18,6 +18,46 @@ use std::sync::Arc;
 /// High bit of a sub-pattern's hit count: some hit sat inside an array.
 const ARRAYED: u32 = 1 << 31;
 
+/// Array contexts of the leaves of one event, interned on demand: id 0 is
+/// "in no array"; other ids name a span of `arena`.
+#[derive(Default)]
+struct Contexts {
+    spans: Vec<(u32, u32)>,
+    arena: Vec<(u32, u32)>,
+    /// The scanner's context version last interned, and its id.
+    cached: Option<(u32, u32)>,
+}
+
+impl Contexts {
+    fn reset(&mut self) {
+        self.spans.clear();
+        self.spans.push((0, 0));
+        self.arena.clear();
+        self.cached = None;
+    }
+
+    fn id(&mut self, ctx: Context<'_>) -> u32 {
+        if ctx.arrays.is_empty() {
+            return 0;
+        }
+        if let Some((version, id)) = self.cached {
+            if version == ctx.version {
+                return id;
+            }
+        }
+        let id = self.spans.len() as u32;
+        self.spans.push((self.arena.len() as u32, ctx.arrays.len() as u32));
+        self.arena.extend_from_slice(ctx.arrays);
+        self.cached = Some((ctx.version, id));
+        id
+    }
+
+    fn get(&self, id: u32) -> &[(u32, u32)] {
+        let (start, len) = self.spans[id as usize];
+        &self.arena[start as usize..(start + len) as usize]
+    }
+}
+
 /// Reusable per-thread buffers; sized on demand.
 #[derive(Default)]
 pub struct Scratch {
@@ -30,10 +70,7 @@ pub struct Scratch {
     hits: Vec<(u32, u32)>,
     /// `(field, context)` of every leaf of a presence-tracked field.
     presence: Vec<(FieldId, u32)>,
-    /// Context id -> span of `arena`; id 0 is "in no array".
-    spans: Vec<(u32, u32)>,
-    arena: Vec<(u32, u32)>,
-    cached: Option<(u32, u32)>,
+    contexts: Contexts,
     value: ValueScratch,
 }
 
@@ -55,27 +92,7 @@ impl Scratch {
         self.completed.clear();
         self.hits.clear();
         self.presence.clear();
-        self.spans.clear();
-        self.spans.push((0, 0));
-        self.arena.clear();
-        self.cached = None;
-    }
-
-    fn context_id(&mut self, ctx: Context<'_>) -> u32 {
-        if ctx.arrays.is_empty() {
-            return 0;
-        }
-        if let Some((version, id)) = self.cached {
-            if version == ctx.version {
-                return id;
-            }
-        }
-        let id = self.spans.len() as u32;
-        self.spans
-            .push((self.arena.len() as u32, ctx.arrays.len() as u32));
-        self.arena.extend_from_slice(ctx.arrays);
-        self.cached = Some((ctx.version, id));
-        id
+        self.contexts.reset();
     }
 }
 
@@ -87,26 +104,30 @@ struct Run<'a> {
 impl Visitor for Run<'_> {
     #[inline]
     fn leaf(&mut self, field: FieldId, tracks: bool, leaf: Leaf<'_>, ctx: Context<'_>) {
-        let cid = self.sc.context_id(ctx);
-        if tracks {
-            self.sc.presence.push((field, cid));
-        }
         let sc = &mut *self.sc;
+        if tracks {
+            let cid = sc.contexts.id(ctx);
+            sc.presence.push((field, cid));
+        }
         let epoch = sc.epoch;
         for (si, seg) in self.snap.segments.iter().enumerate() {
-            let Some(m) = seg.fields.get(&field) else {
+            let Some(m) = seg.matcher(field) else {
                 continue;
             };
             let slot_base = self.snap.slot_base[si];
             let sub_base = self.snap.sub_base[si];
-            let (slot_epoch, sub_epoch, sub_hits, completed, hits) = (
+            let (slot_epoch, sub_epoch, sub_hits, completed, hits, contexts) = (
                 &mut sc.slot_epoch,
                 &mut sc.sub_epoch,
                 &mut sc.sub_hits,
                 &mut sc.completed,
                 &mut sc.hits,
+                &mut sc.contexts,
             );
+            // Contexts are interned only for leaves that fire something.
+            let mut cid: Option<u32> = None;
             m.eval(leaf, &mut sc.value, &mut |slot| {
+                let cid = *cid.get_or_insert_with(|| contexts.id(ctx));
                 let gslot = (slot_base + slot) as usize;
                 let local_sub = seg.slot_sub[slot as usize];
                 let gsub = (sub_base + local_sub) as usize;
@@ -166,11 +187,7 @@ impl Snapshot {
         for seg in &self.segments {
             for &local in &seg.absent_only {
                 let info = &seg.subs[local as usize];
-                if info
-                    .absent
-                    .iter()
-                    .all(|&f| presence_of(&sc.presence, f).is_empty())
-                {
+                if info.absent.iter().all(|&f| presence_of(&sc.presence, f).is_empty()) {
                     names.push(seg.patterns[info.pattern as usize].1.clone());
                 }
             }
@@ -206,11 +223,7 @@ fn compatible(sc: &Scratch, a: u32, b: u32) -> bool {
     if a == 0 || b == 0 || a == b {
         return true;
     }
-    let (sa, la) = sc.spans[a as usize];
-    let (sb, lb) = sc.spans[b as usize];
-    let xa = &sc.arena[sa as usize..(sa + la) as usize];
-    let xb = &sc.arena[sb as usize..(sb + lb) as usize];
-    for (p, q) in xa.iter().zip(xb) {
+    for (p, q) in sc.contexts.get(a).iter().zip(sc.contexts.get(b)) {
         if p.0 != q.0 {
             return true;
         }
@@ -265,28 +278,20 @@ fn search(
 ) -> Result<bool, EventError> {
     *steps += 1;
     if *steps > budget {
-        return Err(EventError::new(
-            EventErrorKind::TooComplex { limit: budget },
-            0,
-        ));
+        return Err(EventError::new(EventErrorKind::TooComplex { limit: budget }, 0));
     }
     let depth = chosen.len();
     if depth == slots.len() {
-        let present = absent.iter().any(|leaves| {
-            leaves
-                .iter()
-                .any(|&l| chosen.iter().all(|&c| compatible(sc, l, c)))
-        });
+        let present = absent
+            .iter()
+            .any(|leaves| leaves.iter().any(|&l| chosen.iter().all(|&c| compatible(sc, l, c))));
         return Ok(!present);
     }
     for &c in &slots[depth] {
         // Count every candidate tried, so the budget bounds the real work.
         *steps += 1;
         if *steps > budget {
-            return Err(EventError::new(
-                EventErrorKind::TooComplex { limit: budget },
-                0,
-            ));
+            return Err(EventError::new(EventErrorKind::TooComplex { limit: budget }, 0));
         }
         if chosen.iter().all(|&d| compatible(sc, c, d)) {
             chosen.push(c);

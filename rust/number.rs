@@ -21,16 +21,89 @@ fn cannot_compare(text: &str) -> PatternError {
     PatternError::new(format!("Cannot compare number : {}", text))
 }
 
-/// Digits of the mantissa without leading and trailing zeros.
+/// What a number's text says, read in one pass without allocating: the sign,
+/// its leading digits as an integer below 10^19 (later digits are dropped),
+/// and the power of ten that scales them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decimal {
+    pub negative: bool,
+    pub mantissa: u64,
+    pub exp10: i64,
+}
+
+/// Reads JSON number syntax (anything else gives a meaningless but safe result).
+#[inline]
+pub fn decimal(text: &str) -> Decimal {
+    const ROOM: u64 = 1_000_000_000_000_000_000; // one more digit still fits in u64
+    let b = text.as_bytes();
+    let negative = b.first() == Some(&b'-');
+    let mut i = negative as usize;
+    let (mut mantissa, mut exp10) = (0u64, 0i64);
+    while let Some(&c) = b.get(i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        if mantissa < ROOM {
+            mantissa = mantissa * 10 + (c - b'0') as u64;
+        } else {
+            exp10 += 1;
+        }
+        i += 1;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            if mantissa < ROOM {
+                mantissa = mantissa * 10 + (c - b'0') as u64;
+                exp10 -= 1;
+            }
+            i += 1;
+        }
+    }
+    if i < b.len() {
+        let exp = text.get(i + 1..).unwrap_or("0");
+        let exp = exp.strip_prefix('+').unwrap_or(exp);
+        // Absurd exponents saturate; they only matter as "too big / too small".
+        let e = exp.parse::<i64>().unwrap_or(if exp.starts_with('-') { -1 << 40 } else { 1 << 40 });
+        exp10 = exp10.saturating_add(e);
+    }
+    Decimal { negative, mantissa, exp10 }
+}
+
+/// Digits of the mantissa, not counting leading and trailing zeros.
 fn significant_digits(text: &str) -> usize {
     let mantissa = text.split(['e', 'E']).next().unwrap_or("");
-    let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
-    let start = digits.iter().position(|&d| d != b'0');
-    match start {
-        None => 0,
-        Some(s) => {
-            let end = digits.iter().rposition(|&d| d != b'0').unwrap_or(s);
-            end + 1 - s
+    let digits = || mantissa.bytes().filter(u8::is_ascii_digit);
+    let leading = digits().take_while(|&d| d == b'0').count();
+    let total = digits().count();
+    if leading == total {
+        return 0;
+    }
+    let trailing = digits().rev().take_while(|&d| d == b'0').count();
+    total - leading - trailing
+}
+
+impl Decimal {
+    /// The value to within a relative error far below 1e-12 (0 for zero;
+    /// possibly 0 or infinite when the exponent is extreme).
+    pub fn approx(&self) -> f64 {
+        const POW10: [f64; 23] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+            1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+        ];
+        let m = self.mantissa as f64;
+        let v = match self.exp10 {
+            e @ 0..=22 => m * POW10[e as usize],
+            e @ -22..=-1 => m / POW10[(-e) as usize],
+            e => m * 10f64.powi(e.clamp(-1000, 1000) as i32),
+        };
+        if self.negative {
+            -v
+        } else {
+            v
         }
     }
 }
@@ -43,10 +116,7 @@ fn is_integer_syntax(text: &str) -> bool {
 /// True when an integer-syntax text has magnitude above 2^53.
 fn beyond_2_pow_53(text: &str) -> bool {
     const LIMIT: &str = "9007199254740992";
-    let body = text
-        .strip_prefix('-')
-        .unwrap_or(text)
-        .trim_start_matches('0');
+    let body = text.strip_prefix('-').unwrap_or(text).trim_start_matches('0');
     body.len() > LIMIT.len() || (body.len() == LIMIT.len() && body > LIMIT)
 }
 
@@ -74,9 +144,7 @@ pub fn literal(text: &str) -> Result<LiteralNumber, PatternError> {
 /// number syntax), or `None` when it has none (overflow, or a non-zero value
 /// that rounds to zero).
 #[inline]
-pub fn event_value(text: &[u8]) -> Option<f64> {
-    // JSON number syntax is ASCII.
-    let s = std::str::from_utf8(text).ok()?;
+pub fn event_value(s: &str) -> Option<f64> {
     let v: f64 = s.parse().ok()?;
     if !v.is_finite() {
         return None;
@@ -145,13 +213,43 @@ mod tests {
     }
 
     #[test]
+    fn decimals() {
+        for t in [
+            "0",
+            "-0",
+            "5",
+            "5.0",
+            "0.5e1",
+            "37.807807921694092",
+            "-122.422003528252475",
+            "0.000123",
+            "123456789012345678901234",
+            "1e300",
+            "-1.5E-7",
+            "100",
+            "1e22",
+        ] {
+            let d = decimal(t);
+            let exact: f64 = t.parse().unwrap();
+            let rel =
+                if exact == 0.0 { d.approx().abs() } else { ((d.approx() - exact) / exact).abs() };
+            assert!(rel < 1e-14, "{t}: {d:?} ~ {} vs {exact}", d.approx());
+        }
+        assert_eq!(significant_digits("0.10"), 1);
+        assert_eq!(significant_digits("100.0100"), 5);
+        assert_eq!(significant_digits("0.000"), 0);
+        assert_eq!(significant_digits("-0.000e5"), 0);
+        assert_eq!(significant_digits("1.00000000000000000001"), 21);
+    }
+
+    #[test]
     fn events() {
-        assert_eq!(event_value(b"5e0"), Some(5.0));
-        assert_eq!(event_value(b"1e400"), None);
-        assert_eq!(event_value(b"1e-400"), None);
-        assert_eq!(event_value(b"0e10"), Some(0.0));
+        assert_eq!(event_value("5e0"), Some(5.0));
+        assert_eq!(event_value("1e400"), None);
+        assert_eq!(event_value("1e-400"), None);
+        assert_eq!(event_value("0e10"), Some(0.0));
         assert_eq!(
-            event_value(b"-122.422003528252475"),
+            event_value("-122.422003528252475"),
             Some("-122.422003528252475".parse().unwrap())
         );
     }

@@ -20,13 +20,14 @@ pub struct TrieNode {
 #[derive(Debug, Clone)]
 pub struct PathTrie {
     pub nodes: Vec<TrieNode>,
+    /// For each top-level used name N: searchers for `"N"` and `"N.` (see
+    /// `rest_is_unused`). Built by `finish`.
+    stop_finders: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl Default for PathTrie {
     fn default() -> Self {
-        PathTrie {
-            nodes: vec![TrieNode::default()],
-        }
+        PathTrie { nodes: vec![TrieNode::default()], stop_finders: Vec::new() }
     }
 }
 
@@ -40,9 +41,7 @@ impl PathTrie {
                 None => {
                     let n = self.nodes.len();
                     self.nodes.push(TrieNode::default());
-                    self.nodes[node]
-                        .children
-                        .insert(segment.as_bytes().into(), n as u32);
+                    self.nodes[node].children.insert(segment.as_bytes().into(), n as u32);
                     n
                 }
             };
@@ -66,6 +65,30 @@ impl PathTrie {
             node = *self.nodes[node as usize].children.get(segment)?;
         }
         Some(node)
+    }
+
+    /// Prepares the searches `rest_is_unused` needs; call after the last insert.
+    pub fn finish(&mut self) {
+        self.stop_finders = self.nodes[0]
+            .children
+            .keys()
+            .flat_map(|name| {
+                let quoted: Vec<u8> = [&b"\""[..], name, b"\""].concat();
+                let dotted: Vec<u8> = [&b"\""[..], name, b"."].concat();
+                [quoted, dotted]
+            })
+            .map(|needle| memchr::memmem::Finder::new(&needle).into_owned())
+            .collect();
+    }
+
+    /// Can the rest of an event, after the last used top-level member was
+    /// seen, be ignored? Only if no later key can name a used path again:
+    /// none spells a used top-level name, alone or followed by a dot. Where
+    /// the rest has a backslash (a key might be escaped) the answer is no;
+    /// where a string merely contains such a name, it is a safe "no" too.
+    pub fn rest_is_unused(&self, rest: &[u8]) -> bool {
+        memchr::memchr(b'\\', rest).is_none()
+            && self.stop_finders.iter().all(|f| f.find(rest).is_none())
     }
 
     pub fn len(&self) -> usize {

@@ -73,10 +73,7 @@ pub struct PatternLimits {
 
 impl Default for PatternLimits {
     fn default() -> Self {
-        PatternLimits {
-            max_fields: 256,
-            max_subpatterns: 1024,
-        }
+        PatternLimits { max_fields: 256, max_subpatterns: 1024 }
     }
 }
 
@@ -312,10 +309,7 @@ impl Parser {
                 fields, self.limits.max_fields
             ));
         }
-        let mut partial = vec![SubPattern {
-            fields: Vec::new(),
-            absent: Vec::new(),
-        }];
+        let mut partial = vec![SubPattern { fields: Vec::new(), absent: Vec::new() }];
         for (path, alts) in conj {
             let preds: Vec<Predicate> = alts
                 .iter()
@@ -326,19 +320,15 @@ impl Parser {
                 .collect();
             let absent = alts.contains(&Alt::Absent);
             match (preds.is_empty(), absent) {
-                (false, false) => partial
-                    .iter_mut()
-                    .for_each(|s| s.fields.push((path.clone(), preds.clone()))),
+                (false, false) => {
+                    partial.iter_mut().for_each(|s| s.fields.push((path.clone(), preds.clone())))
+                }
                 (true, _) => partial.iter_mut().for_each(|s| s.absent.push(path.clone())),
                 (false, true) => {
                     self.too_many(out.len() + partial.len() * 2)?;
                     let mut with_absent = partial.clone();
-                    with_absent
-                        .iter_mut()
-                        .for_each(|s| s.absent.push(path.clone()));
-                    partial
-                        .iter_mut()
-                        .for_each(|s| s.fields.push((path.clone(), preds.clone())));
+                    with_absent.iter_mut().for_each(|s| s.absent.push(path.clone()));
+                    partial.iter_mut().for_each(|s| s.fields.push((path.clone(), preds.clone())));
                     partial.extend(with_absent);
                 }
             }
@@ -403,12 +393,7 @@ fn numeric(value: &Json) -> Result<Predicate, PatternError> {
     };
     let first = match op_at(0) {
         Some(op @ ("=" | "<" | "<=" | ">" | ">=")) => op,
-        _ => {
-            return err(format!(
-                "Unrecognized numeric range operator: {}",
-                json_text(&items[0])
-            ))
-        }
+        _ => return err(format!("Unrecognized numeric range operator: {}", json_text(&items[0]))),
     };
     let v = number_after(1, first)?;
     match first {
@@ -422,10 +407,7 @@ fn numeric(value: &Json) -> Result<Predicate, PatternError> {
             if items.len() > 2 {
                 return err("Too many terms in numeric range expression");
             }
-            Ok(Predicate::Range {
-                low: None,
-                high: Some((v, first == "<=")),
-            })
+            Ok(Predicate::Range { low: None, high: Some((v, first == "<=")) })
         }
         _ => {
             let low = Some((v, first == ">="));
@@ -434,12 +416,7 @@ fn numeric(value: &Json) -> Result<Predicate, PatternError> {
             }
             let second = match op_at(2) {
                 Some(op @ ("<" | "<=")) => op,
-                _ => {
-                    return err(format!(
-                        "Bad numeric range operator: {}",
-                        json_text(&items[2])
-                    ))
-                }
+                _ => return err(format!("Bad numeric range operator: {}", json_text(&items[2]))),
             };
             let top = number_after(3, second)?;
             if items.len() > 4 {
@@ -448,10 +425,7 @@ fn numeric(value: &Json) -> Result<Predicate, PatternError> {
             if v >= top {
                 return err("Bottom must be less than top");
             }
-            Ok(Predicate::Range {
-                low,
-                high: Some((top, second == "<=")),
-            })
+            Ok(Predicate::Range { low, high: Some((top, second == "<=")) })
         }
     }
 }
@@ -468,29 +442,23 @@ fn anything_but(value: &Json) -> Result<Vec<Predicate>, PatternError> {
             if items.is_empty() {
                 return err("Empty arrays are not allowed");
             }
-            let (mut strings, mut numbers) = (false, false);
-            let mut out = Vec::with_capacity(items.len());
-            for item in items {
-                match item {
-                    Json::String(s) => {
-                        strings = true;
-                        out.push(Predicate::Exact(s.as_str().into()));
-                    }
-                    Json::Number(n) => {
-                        numbers = true;
-                        out.push(Predicate::NumEquals(number::operand(n)?));
-                    }
-                    _ => {
-                        return err(
-                            "Inside anything but list, start|null|boolean is not supported.",
-                        )
-                    }
-                }
+            // Types first, over the whole list; numbers are read after.
+            if items.iter().any(|i| !matches!(i, Json::String(_) | Json::Number(_))) {
+                return err("Inside anything but list, start|null|boolean is not supported.");
             }
+            let strings = items.iter().any(|i| matches!(i, Json::String(_)));
+            let numbers = items.iter().any(|i| matches!(i, Json::Number(_)));
             if strings && numbers {
                 return err("Inside anything but list, either all values are number or string, mixed type is not supported");
             }
-            Ok(out)
+            items
+                .iter()
+                .map(|item| match item {
+                    Json::String(s) => Ok(Predicate::Exact(s.as_str().into())),
+                    Json::Number(n) => Ok(Predicate::NumEquals(number::operand(n)?)),
+                    _ => unreachable!("checked above"),
+                })
+                .collect()
         }
         Json::Object(m) => {
             let mut entries = m.iter();
@@ -564,16 +532,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.subpatterns.len(), 2);
-        assert_eq!(
-            p.subpatterns[0].fields,
-            vec![("a".into(), vec![Predicate::Exact("2".into())])]
-        );
+        assert_eq!(p.subpatterns[0].fields, vec![("a".into(), vec![Predicate::Exact("2".into())])]);
         assert_eq!(p.subpatterns[1].fields.len(), 2);
-        let p = compile(
-            r#"{"a": {"b.c": [{"exists": false}, 1]}}"#,
-            PatternLimits::default(),
-        )
-        .unwrap();
+        let p =
+            compile(r#"{"a": {"b.c": [{"exists": false}, 1]}}"#, PatternLimits::default()).unwrap();
         assert_eq!(p.subpatterns.len(), 2);
         assert_eq!(p.subpatterns[1].absent, vec!["a.b.c".to_string()]);
     }
@@ -581,18 +543,12 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(reason("[1]"), "Filter is not an object");
-        assert_eq!(
-            reason(r#"{"int": 42}"#),
-            "\"int\" must be an object or an array"
-        );
+        assert_eq!(reason(r#"{"int": 42}"#), "\"int\" must be an object or an array");
         assert_eq!(
             reason(r#"{"a": [{"numeric": [">", 0, ">", 0]}]}"#),
             "Bad numeric range operator: >"
         );
-        assert_eq!(
-            reason(r#"{"a": [{"numeric": [">", 0, "<"]}]}"#),
-            "Value of < must be numeric"
-        );
+        assert_eq!(reason(r#"{"a": [{"numeric": [">", 0, "<"]}]}"#), "Value of < must be numeric");
         assert_eq!(
             reason(r#"{"a": [{"numeric": ["=", 1, "<", 2]}]}"#),
             "Too many elements in numeric expression"

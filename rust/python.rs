@@ -69,10 +69,7 @@ impl From<Error> for PyErr {
                 Error::Limit(l) => (
                     LimitError::new_err(message),
                     vec![
-                        (
-                            "limit_name",
-                            PyString::new(py, l.limit_name).into_any().unbind(),
-                        ),
+                        ("limit_name", PyString::new(py, l.limit_name).into_any().unbind()),
                         (
                             "given",
                             l.given
@@ -128,10 +125,7 @@ fn invalid_event(message: String) -> PyErr {
 /// Writes a Python value (dict, list, tuple, str, int, float, bool, None) as JSON.
 fn write_json(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) -> PyResult<()> {
     if depth > MAX_WRITE_DEPTH {
-        return Err(invalid_event(format!(
-            "value nests deeper than {} levels",
-            MAX_WRITE_DEPTH
-        )));
+        return Err(invalid_event(format!("value nests deeper than {} levels", MAX_WRITE_DEPTH)));
     }
     if obj.is_none() {
         out.extend_from_slice(b"null");
@@ -208,9 +202,7 @@ fn text_of(obj: &Bound<'_, PyAny>) -> PyResult<Text> {
     if let Ok(s) = obj.cast::<PyString>() {
         return match s.extract::<PyBackedStr>() {
             Ok(b) => Ok(Text::Str(b)),
-            Err(_) => Err(invalid_event(
-                "string is not valid Unicode (lone surrogate)".into(),
-            )),
+            Err(_) => Err(invalid_event("string is not valid Unicode (lone surrogate)".into())),
         };
     }
     if obj.cast::<PyDict>().is_ok() {
@@ -294,18 +286,14 @@ impl PyMachine {
             let (name, pattern): (String, Bound<'_, PyAny>) = item.extract()?;
             pairs.push((name, pattern_text(&pattern)?));
         }
-        self.inner
-            .add_rules(pairs.iter().map(|(n, p)| (n.as_str(), p.as_str())))?;
+        self.inner.add_rules(pairs.iter().map(|(n, p)| (n.as_str(), p.as_str())))?;
         Ok(())
     }
 
     #[pyo3(signature = (name, pattern = None))]
     fn delete_rule(&self, name: &str, pattern: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
         let text = pattern.map(pattern_text).transpose()?;
-        Ok(self
-            .inner
-            .delete_rule(name, text.as_deref())
-            .map_err(Error::Pattern)?)
+        Ok(self.inner.delete_rule(name, text.as_deref()).map_err(Error::Pattern)?)
     }
 
     fn rules_for_event<'py>(
@@ -314,10 +302,7 @@ impl PyMachine {
         event: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
         let text = text_of(event)?;
-        let names = self
-            .inner
-            .rules_for_event(text.bytes())
-            .map_err(Error::Event)?;
+        let names = self.inner.rules_for_event(text.bytes()).map_err(Error::Event)?;
         names_list(py, &names)
     }
 
@@ -341,10 +326,7 @@ impl PyMachine {
                 )))
             }
         };
-        let texts: Vec<Text> = events
-            .try_iter()?
-            .map(|e| text_of(&e?))
-            .collect::<PyResult<_>>()?;
+        let texts: Vec<Text> = events.try_iter()?.map(|e| text_of(&e?)).collect::<PyResult<_>>()?;
         let machine = self.inner.clone();
         let results = py.detach(move || {
             let mut out = Vec::with_capacity(texts.len());
@@ -381,11 +363,7 @@ impl PyMachine {
 
     /// Every `(name, pattern JSON)` pair.
     fn rules(&self) -> Vec<(String, String)> {
-        self.inner
-            .rules()
-            .into_iter()
-            .map(|(n, p)| (n.to_string(), p))
-            .collect()
+        self.inner.rules().into_iter().map(|(n, p)| (n.to_string(), p)).collect()
     }
 
     fn __len__(&self) -> usize {
@@ -424,9 +402,7 @@ impl PyMachine {
     /// Pickles as its configuration and rules; unpickling recompiles them.
     fn __reduce__<'py>(slf: &Bound<'py, Self>, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let me = slf.get();
-        let rebuild = py
-            .import("fastbridge._core")?
-            .getattr("_machine_from_state")?;
+        let rebuild = py.import("fastbridge._core")?.getattr("_machine_from_state")?;
         let rules = PyList::new(py, me.rules())?;
         let args = PyTuple::new(py, [me.config(py)?.into_any(), rules.into_any()])?;
         PyTuple::new(py, [rebuild, args.into_any()])
@@ -466,9 +442,7 @@ fn _machine_from_state(
         max_consistency_steps: get("max_consistency_steps", d.max_consistency_steps)?,
     });
     machine.add_rules(rules.iter().map(|(n, p)| (n.as_str(), p.as_str())))?;
-    Ok(PyMachine {
-        inner: Arc::new(machine),
-    })
+    Ok(PyMachine { inner: Arc::new(machine) })
 }
 
 /// Does `pattern` match `event`? Raises `InvalidPatternError` / `InvalidEventError`.

@@ -1,7 +1,7 @@
 //! The event scanner: one pass over the raw JSON bytes, guided by the used-path
 //! trie. Members whose path no pattern uses are skipped without being
-//! decoded; an object is left as soon as every used member it can hold has
-//! been seen, and at the top level scanning stops right there.
+//! decoded; once every used top-level member has been seen and nothing later
+//! can add to a used path, scanning stops.
 //!
 //! What is read is checked: UTF-8 of the whole event (up front, with SIMD),
 //! JSON syntax of everything scanned or skipped up to the point where
@@ -18,7 +18,7 @@ pub enum Leaf<'a> {
     /// A string, unescaped.
     Str(&'a str),
     /// A number's text, checked to be JSON number syntax.
-    Num(&'a [u8]),
+    Num(&'a str),
     True,
     False,
     Null,
@@ -41,6 +41,8 @@ pub trait Visitor {
 /// Scanner state for one event.
 pub struct Scanner<'a, 't> {
     bytes: &'a [u8],
+    /// The same bytes, checked to be UTF-8.
+    text: &'a str,
     pos: usize,
     depth: usize,
     max_depth: usize,
@@ -50,8 +52,6 @@ pub struct Scanner<'a, 't> {
     version: u32,
     /// Unescaped text of the current string, when it had escapes.
     buf: String,
-    /// Children seen so far, per open object (for the early exit).
-    seen: Vec<u32>,
 }
 
 enum Flow {
@@ -61,6 +61,19 @@ enum Flow {
 }
 
 type Res<T> = Result<T, EventError>;
+
+/// Bytes that end the plain run of a string: quote, backslash, control characters.
+static STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
 
 /// Scans `bytes` as an event, calling `visitor` for each leaf of a used field.
 pub fn scan(
@@ -72,21 +85,17 @@ pub fn scan(
 ) -> Res<()> {
     if bytes.len() > max_bytes {
         return Err(EventError::new(
-            EventErrorKind::TooLarge {
-                size: bytes.len(),
-                limit: max_bytes,
-            },
+            EventErrorKind::TooLarge { size: bytes.len(), limit: max_bytes },
             0,
         ));
     }
-    if let Err(e) = simdutf8::compat::from_utf8(bytes) {
-        return Err(EventError::new(
-            EventErrorKind::InvalidUtf8,
-            e.valid_up_to(),
-        ));
-    }
+    let text = match simdutf8::compat::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => return Err(EventError::new(EventErrorKind::InvalidUtf8, e.valid_up_to())),
+    };
     let mut s = Scanner {
         bytes,
+        text,
         pos: 0,
         depth: 0,
         max_depth,
@@ -95,7 +104,6 @@ pub fn scan(
         next_array: 0,
         version: 0,
         buf: String::new(),
-        seen: Vec::new(),
     };
     s.ws();
     match s.peek() {
@@ -146,9 +154,7 @@ impl<'a, 't> Scanner<'a, 't> {
         self.depth += 1;
         if self.depth > self.max_depth {
             return Err(EventError::new(
-                EventErrorKind::TooDeep {
-                    limit: self.max_depth,
-                },
+                EventErrorKind::TooDeep { limit: self.max_depth },
                 self.pos,
             ));
         }
@@ -156,12 +162,19 @@ impl<'a, 't> Scanner<'a, 't> {
     }
 
     /// Scans an object at `node` of the trie; the cursor is on `{`.
+    ///
+    /// At the top level, once every used member has been seen, scanning stops
+    /// if the rest of the event cannot hold another value for a used path:
+    /// no later key may repeat a used member's name or extend it with a dot
+    /// (`"detail.type"` after `"detail"`). The trie checks that with a SIMD
+    /// substring search over the rest (see `PathTrie::rest_is_unused`).
     fn object(&mut self, node: u32, top: bool, v: &mut impl Visitor) -> Res<Flow> {
         self.enter()?;
         self.pos += 1;
         let trie = self.trie;
-        let wanted = trie.nodes[node as usize].children.len();
-        let seen_base = self.seen.len();
+        let children = &trie.nodes[node as usize].children;
+        let wanted = if top { children.len() } else { 0 };
+        let mut seen: Vec<u32> = Vec::new();
         self.ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -174,7 +187,7 @@ impl<'a, 't> Scanner<'a, 't> {
                 return Err(self.syntax("expected a member name"));
             }
             let (start, end, escaped) = self.string()?;
-            let child = if wanted == 0 {
+            let child = if children.is_empty() {
                 None
             } else if escaped {
                 let key = std::mem::take(&mut self.buf);
@@ -189,19 +202,14 @@ impl<'a, 't> Scanner<'a, 't> {
             self.ws();
             match child {
                 Some(c) => {
-                    let direct =
-                        !escaped && memchr::memchr(b'.', &self.bytes[start..end]).is_none();
                     self.value(c, v)?;
-                    if direct && !self.seen[seen_base..].contains(&c) {
-                        self.seen.push(c);
-                        if self.seen.len() - seen_base == wanted {
-                            self.seen.truncate(seen_base);
-                            if top {
-                                return Ok(Flow::Done);
-                            }
-                            // The skipper closes this object, depth included.
-                            self.skip_rest_of_container()?;
-                            return Ok(Flow::Continue);
+                    if wanted > 0
+                        && !seen.contains(&c)
+                        && children.get(&self.bytes[start..end]) == Some(&c)
+                    {
+                        seen.push(c);
+                        if seen.len() == wanted && trie.rest_is_unused(&self.bytes[self.pos..]) {
+                            return Ok(Flow::Done);
                         }
                     }
                 }
@@ -217,7 +225,6 @@ impl<'a, 't> Scanner<'a, 't> {
                 _ => return Err(self.syntax("expected ',' or '}' in an object")),
             }
         }
-        self.seen.truncate(seen_base);
         self.depth -= 1;
         Ok(Flow::Continue)
     }
@@ -245,16 +252,12 @@ impl<'a, 't> Scanner<'a, 't> {
                 match self.peek() {
                     Some(b'"') => {
                         let (start, end, escaped) = self.string()?;
-                        let ctx = Context {
-                            arrays: &self.arrays,
-                            version: ctx_version,
-                        };
+                        let ctx = Context { arrays: &self.arrays, version: ctx_version };
                         let text = if escaped {
                             self.buf.as_str()
                         } else {
-                            // Checked as UTF-8 up front; a string's bounds are ASCII quotes.
-                            std::str::from_utf8(&self.bytes[start..end])
-                                .map_err(|_| EventError::new(EventErrorKind::InvalidUtf8, start))?
+                            // A string's bounds are ASCII quotes, so always char boundaries.
+                            self.text.get(start..end).unwrap_or_default()
                         };
                         v.leaf(field, tracks, Leaf::Str(text), ctx);
                     }
@@ -264,10 +267,7 @@ impl<'a, 't> Scanner<'a, 't> {
                             field,
                             tracks,
                             Leaf::True,
-                            Context {
-                                arrays: &self.arrays,
-                                version: ctx_version,
-                            },
+                            Context { arrays: &self.arrays, version: ctx_version },
                         );
                     }
                     Some(b'f') => {
@@ -276,10 +276,7 @@ impl<'a, 't> Scanner<'a, 't> {
                             field,
                             tracks,
                             Leaf::False,
-                            Context {
-                                arrays: &self.arrays,
-                                version: ctx_version,
-                            },
+                            Context { arrays: &self.arrays, version: ctx_version },
                         );
                     }
                     Some(b'n') => {
@@ -288,23 +285,17 @@ impl<'a, 't> Scanner<'a, 't> {
                             field,
                             tracks,
                             Leaf::Null,
-                            Context {
-                                arrays: &self.arrays,
-                                version: ctx_version,
-                            },
+                            Context { arrays: &self.arrays, version: ctx_version },
                         );
                     }
                     Some(b'-' | b'0'..=b'9') => {
                         self.number()?;
-                        let text = &self.bytes[leaf_start..self.pos];
+                        let text = self.text.get(leaf_start..self.pos).unwrap_or_default();
                         v.leaf(
                             field,
                             tracks,
                             Leaf::Num(text),
-                            Context {
-                                arrays: &self.arrays,
-                                version: ctx_version,
-                            },
+                            Context { arrays: &self.arrays, version: ctx_version },
                         );
                     }
                     _ => return Err(self.syntax("expected a JSON value")),
@@ -405,9 +396,7 @@ impl<'a, 't> Scanner<'a, 't> {
             .ok_or_else(|| self.syntax("truncated \\u escape"))?;
         let mut v = 0u32;
         for &b in h {
-            let d = (b as char)
-                .to_digit(16)
-                .ok_or_else(|| self.syntax("invalid \\u escape"))?;
+            let d = (b as char).to_digit(16).ok_or_else(|| self.syntax("invalid \\u escape"))?;
             v = v * 16 + d;
         }
         self.pos += 4;
@@ -420,11 +409,21 @@ impl<'a, 't> Scanner<'a, 't> {
         self.pos += 1;
         let start = self.pos;
         let rest = &self.bytes[self.pos..];
-        let i = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
-        // Control characters are not allowed raw inside strings.
-        if let Some(c) = rest[..i].iter().position(|&b| b < 0x20) {
-            self.pos += c;
-            return Err(self.syntax("control character in a string"));
+        // Most strings are short: a table lookup per byte beats setting up a
+        // SIMD search. Longer ones switch to memchr for the quote or backslash.
+        let short = rest.len().min(32);
+        let mut i = 0;
+        while i < short && !STRING_STOP[rest[i] as usize] {
+            i += 1;
+        }
+        if i == short && short < rest.len() {
+            let n = memchr::memchr2(b'"', b'\\', &rest[i..]).unwrap_or(rest.len() - i);
+            // Control characters are not allowed raw inside strings.
+            if let Some(c) = rest[i..i + n].iter().position(|&b| b < 0x20) {
+                self.pos += i + c;
+                return Err(self.syntax("control character in a string"));
+            }
+            i += n;
         }
         self.pos += i;
         match self.peek() {
@@ -433,7 +432,8 @@ impl<'a, 't> Scanner<'a, 't> {
                 self.pos += 1;
                 Ok((start, end, false))
             }
-            Some(_) => self.escaped_string(start),
+            Some(b'\\') => self.escaped_string(start),
+            Some(_) => Err(self.syntax("control character in a string")),
             None => Err(self.syntax("unterminated string")),
         }
     }
@@ -441,8 +441,7 @@ impl<'a, 't> Scanner<'a, 't> {
     fn escaped_string(&mut self, start: usize) -> Res<(usize, usize, bool)> {
         self.buf.clear();
         // Safe: validated as UTF-8 up front, and start..pos ends before an ASCII byte.
-        self.buf
-            .push_str(std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or_default());
+        self.buf.push_str(std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or_default());
         loop {
             match self.peek() {
                 None => return Err(self.syntax("unterminated string")),
@@ -453,9 +452,7 @@ impl<'a, 't> Scanner<'a, 't> {
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    let e = self
-                        .peek()
-                        .ok_or_else(|| self.syntax("unterminated string"))?;
+                    let e = self.peek().ok_or_else(|| self.syntax("unterminated string"))?;
                     self.pos += 1;
                     let c = match e {
                         b'"' => '"',
@@ -501,8 +498,7 @@ impl<'a, 't> Scanner<'a, 't> {
                         self.pos += c;
                         return Err(self.syntax("control character in a string"));
                     }
-                    self.buf
-                        .push_str(std::str::from_utf8(&rest[..n]).unwrap_or_default());
+                    self.buf.push_str(std::str::from_utf8(&rest[..n]).unwrap_or_default());
                     self.pos += n;
                 }
             }
@@ -523,15 +519,6 @@ impl<'a, 't> Scanner<'a, 't> {
             Some(b'-' | b'0'..=b'9') => self.number(),
             _ => Err(self.syntax("expected a JSON value")),
         }
-    }
-
-    /// Skips the rest of the object the cursor is inside (after a member value).
-    fn skip_rest_of_container(&mut self) -> Res<()> {
-        // Re-enter the skipper as if we were just after a value in an object
-        // one level below the current depth.
-        let base = self.depth - 1;
-        let mut stack: Vec<u8> = vec![b'}'];
-        self.skip_loop(base, &mut stack, false)
     }
 
     fn skip_nested(&mut self, base: usize) -> Res<()> {

@@ -10,6 +10,8 @@ use crate::values::{FieldBuilder, FieldMatcher};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
+const NO_MATCHER: u32 = u32::MAX;
+
 /// Identifies one stored pattern of the machine.
 pub type PatternId = u64;
 
@@ -28,7 +30,10 @@ pub struct SubInfo {
 /// Patterns compiled together.
 #[derive(Debug)]
 pub struct Segment {
-    pub fields: FxHashMap<FieldId, FieldMatcher>,
+    /// Field id -> index into `matchers`, or `NO_MATCHER`; covers the field
+    /// ids that existed when the segment was built.
+    field_index: Vec<u32>,
+    matchers: Vec<FieldMatcher>,
     /// Slot -> sub-pattern.
     pub slot_sub: Vec<u32>,
     pub subs: Vec<SubInfo>,
@@ -76,16 +81,25 @@ impl Segment {
                 });
             }
         }
-        let fields: FxHashMap<FieldId, FieldMatcher> =
-            builders.into_iter().map(|(f, b)| (f, b.build())).collect();
-        let states = slot_sub.len() + fields.values().map(FieldMatcher::states).sum::<usize>();
-        Segment {
-            fields,
-            slot_sub,
-            subs,
-            absent_only,
-            patterns: names,
-            states,
+        let top = builders.keys().max().map_or(0, |&f| f as usize + 1);
+        let mut field_index = vec![NO_MATCHER; top];
+        let mut matchers = Vec::with_capacity(builders.len());
+        let mut built: Vec<(FieldId, FieldBuilder)> = builders.into_iter().collect();
+        built.sort_unstable_by_key(|(f, _)| *f);
+        for (f, b) in built {
+            field_index[f as usize] = matchers.len() as u32;
+            matchers.push(b.build());
+        }
+        let states = slot_sub.len() + matchers.iter().map(FieldMatcher::states).sum::<usize>();
+        Segment { field_index, matchers, slot_sub, subs, absent_only, patterns: names, states }
+    }
+
+    /// This segment's matcher for `field`, if its patterns use the field.
+    #[inline]
+    pub fn matcher(&self, field: FieldId) -> Option<&FieldMatcher> {
+        match self.field_index.get(field as usize) {
+            Some(&i) if i != NO_MATCHER => Some(&self.matchers[i as usize]),
+            _ => None,
         }
     }
 }

@@ -80,12 +80,7 @@ pub struct IntervalIndex<K> {
 
 impl<K: Ord + Copy> Default for IntervalIndex<K> {
     fn default() -> Self {
-        IntervalIndex {
-            points: Vec::new(),
-            size: 0,
-            offsets: Vec::new(),
-            targets: Vec::new(),
-        }
+        IntervalIndex { points: Vec::new(), size: 0, offsets: Vec::new(), targets: Vec::new() }
     }
 }
 
@@ -151,12 +146,18 @@ impl<K: Ord + Copy> IntervalIndex<K> {
             targets.extend(n);
             offsets.push(targets.len() as u32);
         }
-        IntervalIndex {
-            points,
-            size,
-            offsets,
-            targets,
-        }
+        IntervalIndex { points, size, offsets, targets }
+    }
+
+    /// Is some range endpoint within `low..=high`?
+    #[inline]
+    pub fn has_point_in(&self, low: K, high: K) -> bool {
+        let i = self.points.partition_point(|p| *p < low);
+        i < self.points.len() && self.points[i] <= high
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
     }
 
     /// Reports the target of every range that contains `key`.

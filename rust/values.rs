@@ -21,6 +21,8 @@ const EXCLUSION: u32 = 1 << 31;
 pub struct FieldMatcher {
     exact: FxHashMap<Box<[u8]>, Vec<u32>>,
     num_eq: FxHashMap<u64, Vec<u32>>,
+    /// The float64 values of `num_eq`, sorted, to rule numbers out cheaply.
+    num_eq_sorted: Vec<f64>,
     num_text: FxHashMap<Box<[u8]>, Vec<u32>>,
     ip_eq: FxHashMap<IpKey, Vec<u32>>,
     on_true: Vec<u32>,
@@ -124,6 +126,9 @@ impl FieldBuilder {
     }
 
     pub fn build(mut self) -> FieldMatcher {
+        let mut values: Vec<f64> = self.m.num_eq.keys().map(|&k| f64::from_bits(k)).collect();
+        values.sort_unstable_by(f64::total_cmp);
+        self.m.num_eq_sorted = values;
         self.m.ranges = IntervalIndex::build(&self.ranges);
         self.m.cidr = IntervalIndex::build(&self.cidrs);
         self.m
@@ -146,6 +151,46 @@ impl FieldMatcher {
             + self.wildcards.states()
     }
 
+    /// Float64 equality and ranges for an event number. Parsing a float
+    /// exactly costs more than the rest of the leaf, so a cheap approximation
+    /// (`number::decimal`, exact to far better than 1e-12) rules out what it
+    /// can: a number not within 1e-9 of any pattern value cannot equal one,
+    /// and a number not within 1e-9 of any range endpoint lies in the same
+    /// ranges as its approximation. Only the rest is parsed exactly.
+    #[inline]
+    fn number(&self, text: &str, fire: &mut impl FnMut(u32)) {
+        const TOLERANCE: f64 = 1e-9;
+        let d = number::decimal(text);
+        let a = d.approx();
+        let exact_zero = d.mantissa == 0;
+        let usable = a.is_finite() && (a != 0.0 || exact_zero);
+        let (low, high) = if a < 0.0 {
+            (a * (1.0 + TOLERANCE), a * (1.0 - TOLERANCE))
+        } else {
+            (a * (1.0 - TOLERANCE), a * (1.0 + TOLERANCE))
+        };
+        let mut exact: Option<Option<f64>> = None;
+        let mut value = || *exact.get_or_insert_with(|| number::event_value(text));
+        if !self.num_eq_sorted.is_empty() {
+            let i = self.num_eq_sorted.partition_point(|&p| p < low);
+            let near = i < self.num_eq_sorted.len() && self.num_eq_sorted[i] <= high;
+            if !usable || near {
+                if let Some(v) = value() {
+                    if let Some(ts) = self.num_eq.get(&eq_key(v)) {
+                        ts.iter().for_each(|&t| fire(t));
+                    }
+                }
+            }
+        }
+        if !self.ranges.is_empty() {
+            if usable && !self.ranges.has_point_in(order_key(low), order_key(high)) {
+                self.ranges.find(order_key(a), fire);
+            } else if let Some(v) = value() {
+                self.ranges.find(order_key(v), fire);
+            }
+        }
+    }
+
     /// Reports every slot whose predicate on this field holds for `leaf`.
     #[inline]
     pub fn eval(&self, leaf: Leaf<'_>, scratch: &mut ValueScratch, hit: &mut impl FnMut(u32)) {
@@ -162,26 +207,24 @@ impl FieldMatcher {
         match leaf {
             Leaf::Str(s) => {
                 let bytes = s.as_bytes();
-                if let Some(ts) = self.exact.get(bytes) {
-                    ts.iter().for_each(|&t| fire(t));
+                if !self.exact.is_empty() {
+                    if let Some(ts) = self.exact.get(bytes) {
+                        ts.iter().for_each(|&t| fire(t));
+                    }
                 }
                 self.prefix.find_prefixes(bytes.iter().copied(), &mut fire);
-                self.suffix
-                    .find_prefixes(bytes.iter().rev().copied(), &mut fire);
+                self.suffix.find_prefixes(bytes.iter().rev().copied(), &mut fire);
                 if self.uses_fold {
                     let folded = fold(s);
                     let fb = folded.as_bytes();
                     if let Some(ts) = self.fold_eq.get(fb) {
                         ts.iter().for_each(|&t| fire(t));
                     }
-                    self.fold_prefix
-                        .find_prefixes(fb.iter().copied(), &mut fire);
-                    self.fold_suffix
-                        .find_prefixes(fb.iter().rev().copied(), &mut fire);
+                    self.fold_prefix.find_prefixes(fb.iter().copied(), &mut fire);
+                    self.fold_suffix.find_prefixes(fb.iter().rev().copied(), &mut fire);
                 }
                 if !self.wildcards.is_empty() {
-                    self.wildcards
-                        .find(bytes, |i| fire(self.wildcard_targets[i]));
+                    self.wildcards.find(bytes, |i| fire(self.wildcard_targets[i]));
                 }
                 if self.uses_ip {
                     if let Some(key) = ip::parse(s) {
@@ -193,16 +236,13 @@ impl FieldMatcher {
                 }
             }
             Leaf::Num(text) => {
-                if let Some(ts) = self.num_text.get(text) {
-                    ts.iter().for_each(|&t| fire(t));
+                if !self.num_text.is_empty() {
+                    if let Some(ts) = self.num_text.get(text.as_bytes()) {
+                        ts.iter().for_each(|&t| fire(t));
+                    }
                 }
                 if self.uses_float {
-                    if let Some(v) = number::event_value(text) {
-                        if let Some(ts) = self.num_eq.get(&eq_key(v)) {
-                            ts.iter().for_each(|&t| fire(t));
-                        }
-                        self.ranges.find(order_key(v), &mut fire);
-                    }
+                    self.number(text, &mut fire);
                 }
             }
             Leaf::True => self.on_true.iter().for_each(|&t| fire(t)),

@@ -182,8 +182,7 @@ impl WildcardSet {
         // never-matching literal-free marker (we never step from it).
         self.toks.extend_from_slice(tokens);
         self.toks.push(Some(0)); // placeholder for the accepting state
-        self.accepting
-            .extend(std::iter::repeat_n(None, tokens.len()));
+        self.accepting.extend(std::iter::repeat_n(None, tokens.len()));
         self.accepting.push(Some(index as u32));
         let mut s = base;
         self.start.push(s);
@@ -266,16 +265,8 @@ mod tests {
     use super::*;
 
     fn score(p: &str) -> usize {
-        let toks: Vec<CharTok> = p
-            .chars()
-            .map(|c| {
-                if c == '*' {
-                    CharTok::Star
-                } else {
-                    CharTok::Lit(c)
-                }
-            })
-            .collect();
+        let toks: Vec<CharTok> =
+            p.chars().map(|c| if c == '*' { CharTok::Star } else { CharTok::Lit(c) }).collect();
         complexity(&toks).unwrap()
     }
 
@@ -290,19 +281,11 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(
-            parse("arn:aws:events:us-east-1:**:event-bus/*")
-                .unwrap_err()
-                .reason,
+            parse("arn:aws:events:us-east-1:**:event-bus/*").unwrap_err().reason,
             "Consecutive wildcard characters at pos 26"
         );
-        assert_eq!(
-            parse("a\\b").unwrap_err().reason,
-            "Invalid escape character at pos 1"
-        );
-        assert_eq!(
-            parse("a\\").unwrap_err().reason,
-            "Invalid escape character at pos 1"
-        );
+        assert_eq!(parse("a\\b").unwrap_err().reason, "Invalid escape character at pos 1");
+        assert_eq!(parse("a\\").unwrap_err().reason, "Invalid escape character at pos 1");
         assert_eq!(parse("a\\*").unwrap(), Wildcard::Exact("a*".into()));
         assert!(matches!(parse("\\**").unwrap(), Wildcard::Tokens(_)));
     }
@@ -333,9 +316,7 @@ mod tests {
     fn combined() {
         let mut set = WildcardSet::default();
         for p in ["143*", "2*0*1*7", "*218", "3*5*2", "VA*IL"] {
-            let Wildcard::Tokens(t) = parse(p).unwrap() else {
-                panic!()
-            };
+            let Wildcard::Tokens(t) = parse(p).unwrap() else { panic!() };
             set.push(&t);
         }
         let mut hits = vec![];

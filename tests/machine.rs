@@ -5,21 +5,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 fn names(m: &Machine, event: &str) -> Vec<String> {
-    m.rules_for_event(event.as_bytes())
-        .unwrap()
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    m.rules_for_event(event.as_bytes()).unwrap().iter().map(|s| s.to_string()).collect()
 }
 
 /// A small deterministic generator, so the test needs no dependency.
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -28,19 +21,9 @@ fn pattern(i: u64) -> String {
     match i % 5 {
         0 => format!(r#"{{"a": ["v{}"]}}"#, i % 13),
         1 => format!(r#"{{"b": [{{"numeric": [">", {}]}}]}}"#, i % 17),
-        2 => format!(
-            r#"{{"a": [{{"prefix": "v{}"}}], "c": [{{"exists": false}}]}}"#,
-            i % 3
-        ),
-        3 => format!(
-            r#"{{"$or": [{{"a": ["v{}"]}}, {{"b": [{}]}}]}}"#,
-            i % 7,
-            i % 11
-        ),
-        _ => format!(
-            r#"{{"d": {{"e": ["x{}"], "f": [{{"anything-but": "y"}}]}}}}"#,
-            i % 4
-        ),
+        2 => format!(r#"{{"a": [{{"prefix": "v{}"}}], "c": [{{"exists": false}}]}}"#, i % 3),
+        3 => format!(r#"{{"$or": [{{"a": ["v{}"]}}, {{"b": [{}]}}]}}"#, i % 7, i % 11),
+        _ => format!(r#"{{"d": {{"e": ["x{}"], "f": [{{"anything-but": "y"}}]}}}}"#, i % 4),
     }
 }
 
@@ -87,9 +70,7 @@ fn incremental_equals_batch() {
         }
         if step % 20 == 19 {
             let fresh = Machine::default();
-            fresh
-                .add_rules(live.iter().map(|(n, p)| (n.as_str(), p.as_str())))
-                .unwrap();
+            fresh.add_rules(live.iter().map(|(n, p)| (n.as_str(), p.as_str()))).unwrap();
             for i in 0..40 {
                 let e = event(i);
                 assert_eq!(names(&m, &e), names(&fresh, &e), "step {step}, event {e}");
@@ -104,19 +85,14 @@ fn incremental_equals_batch() {
 #[test]
 fn batch_is_atomic() {
     let m = Machine::default();
-    let err = m
-        .add_rules([("ok", r#"{"a": ["1"]}"#), ("bad", r#"{"a": "1"}"#)])
-        .unwrap_err();
+    let err = m.add_rules([("ok", r#"{"a": ["1"]}"#), ("bad", r#"{"a": "1"}"#)]).unwrap_err();
     assert!(matches!(err, Error::Pattern(_)));
     assert_eq!(m.stats().rules, 0);
 }
 
 #[test]
 fn state_limit() {
-    let m = Machine::new(Config {
-        max_states: 3,
-        ..Config::default()
-    });
+    let m = Machine::new(Config { max_states: 3, ..Config::default() });
     m.add_rule("a", r#"{"a": ["1"], "b": ["2"]}"#).unwrap();
     let err = m.add_rule("b", r#"{"a": ["1"], "b": ["2"]}"#).unwrap_err();
     assert!(matches!(err, Error::Limit(l) if l.limit_name == "max_states" && l.given == 4));
@@ -124,31 +100,19 @@ fn state_limit() {
 
 #[test]
 fn consistency_budget() {
-    let m = Machine::new(Config {
-        max_consistency_steps: 50,
-        ..Config::default()
-    });
-    m.add_rule("r", r#"{"x": {"a": ["1"], "b": ["2"], "c": ["3"]}}"#)
-        .unwrap();
+    let m = Machine::new(Config { max_consistency_steps: 50, ..Config::default() });
+    m.add_rule("r", r#"{"x": {"a": ["1"], "b": ["2"], "c": ["3"]}}"#).unwrap();
     // Every field matches somewhere, but a=1 and c=3 never sit in the same
     // element: the search must try many combinations, and a tiny budget
     // turns that into a typed error.
     let items: Vec<String> = (0..30)
-        .map(|i| {
-            format!(
-                r#"{{"a": "{}", "b": "2", "c": "{}"}}"#,
-                1 - i % 2,
-                3 * (i % 2)
-            )
-        })
+        .map(|i| format!(r#"{{"a": "{}", "b": "2", "c": "{}"}}"#, 1 - i % 2, 3 * (i % 2)))
         .collect();
     let ev = format!(r#"{{"x": [{}]}}"#, items.join(","));
     let err = m.rules_for_event(ev.as_bytes()).unwrap_err();
     assert!(matches!(err.kind, EventErrorKind::TooComplex { limit: 50 }));
     let roomy = Machine::default();
-    roomy
-        .add_rule("r", r#"{"x": {"a": ["1"], "b": ["2"], "c": ["3"]}}"#)
-        .unwrap();
+    roomy.add_rule("r", r#"{"x": {"a": ["1"], "b": ["2"], "c": ["3"]}}"#).unwrap();
     assert!(roomy.rules_for_event(ev.as_bytes()).unwrap().is_empty());
 }
 
@@ -177,8 +141,7 @@ fn threads_read_while_one_writes() {
         .collect();
     for round in 0..4 {
         for j in 0..50 {
-            m.add_rule(&format!("c{j}"), &format!(r#"{{"n": [{j}]}}"#))
-                .unwrap();
+            m.add_rule(&format!("c{j}"), &format!(r#"{{"n": [{j}]}}"#)).unwrap();
         }
         for j in (round % 2..50).step_by(2) {
             m.delete_rule(&format!("c{j}"), None).unwrap();

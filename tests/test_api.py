@@ -175,3 +175,17 @@ def test_stats_and_repr() -> None:
     assert "rules=50" in repr(m)
     assert m.rules_for_event({"source": "s7", "detail": {"n": 8}}) == ["r7"]
     assert m.rules_for_event({"source": "s7", "detail": {"n": 7}}) == []
+
+
+def test_later_members_still_count_after_early_exit() -> None:
+    # Scanning may stop once every used top-level member was seen, but not
+    # when a later key can still name a used path: a dotted key, or a
+    # repeated one (every occurrence of a repeated key counts).
+    m = Machine()
+    m.add_rule("xy", {"x.y": ["x"]})
+    m.add_rule("a", {"a": ["2"]})
+    assert m.rules_for_event(b'{"x": {}, "x.y": "x"}') == ["xy"]
+    assert m.rules_for_event(b'{"x": {"y": "q"}, "z": 1, "x.y": "x"}') == ["xy"]
+    assert m.rules_for_event(b'{"a": "1", "b": 0, "a": "2"}') == ["a"]
+    assert m.rules_for_event(b'{"a": "1", "b": 0, "\\u0061": "2"}') == ["a"]
+    assert m.rules_for_event(b'{"x": {"y": "q"}, "a": "1", "b": "x.y"}') == []
