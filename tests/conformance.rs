@@ -41,9 +41,7 @@ fn run(case: &Json) -> Result<(), String> {
             match (get_str(case, "error_message"), get_str(case, "reason")) {
                 (Some(m), _) if m == err.to_string() => Ok(()),
                 (None, Some(r)) if r == err.reason => Ok(()),
-                (m, r) => Err(format!(
-                    "{name}: wrong error: {err} (expected {m:?} / {r:?})"
-                )),
+                (m, r) => Err(format!("{name}: wrong error: {err} (expected {m:?} / {r:?})")),
             }
         }
         (want, got) => Err(format!("{name}: expected {want:?}, got {got:?}")),
@@ -52,9 +50,7 @@ fn run(case: &Json) -> Result<(), String> {
 
 fn run_file(path: &Path) -> (usize, Vec<String>) {
     let data = json::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let Json::Array(cases) = data else {
-        panic!("{} is not a JSON array", path.display())
-    };
+    let Json::Array(cases) = data else { panic!("{} is not a JSON array", path.display()) };
     let failures: Vec<String> = cases.iter().filter_map(|c| run(c).err()).collect();
     (cases.len(), failures)
 }
@@ -71,12 +67,7 @@ fn aws_recorded() {
     }
     let (n, failures) = run_file(&path);
     assert_eq!(n, 155, "the AWS corpus has 155 cases");
-    assert!(
-        failures.is_empty(),
-        "{} of {n} failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {n} failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -96,10 +87,5 @@ fn own_cases() {
         failures.extend(fails);
     }
     assert!(total >= 250, "only {total} cases under {}", dir.display());
-    assert!(
-        failures.is_empty(),
-        "{} of {total} failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {total} failed:\n{}", failures.len(), failures.join("\n"));
 }
