@@ -60,6 +60,9 @@ struct Writer {
     trie: Arc<PathTrie>,
 }
 
+/// The answer for one event: matching rule names, sorted, or why it could not be read.
+pub type Matches = Result<Vec<Arc<str>>, EventError>;
+
 /// Size figures of a machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -235,6 +238,65 @@ impl Machine {
         })
     }
 
+    /// Matches a batch of events against one snapshot, split over up to
+    /// `threads` threads; the results come back in order. With
+    /// `stop_at_error`, each thread's part stops at its first bad event (so
+    /// the first error in order is always there, and work after it is saved).
+    pub fn rules_for_events<E: AsRef<[u8]> + Sync>(
+        &self,
+        events: &[E],
+        threads: usize,
+        stop_at_error: bool,
+    ) -> (Arc<Snapshot>, Vec<Matches>) {
+        let snap = self.snapshot();
+        let run = |part: &[E]| {
+            SCRATCH.with(|sc| {
+                let mut own;
+                let mut borrowed = sc.try_borrow_mut();
+                let sc = match borrowed.as_deref_mut() {
+                    Ok(sc) => sc,
+                    Err(_) => {
+                        own = Scratch::default();
+                        &mut own
+                    }
+                };
+                let mut out = Vec::with_capacity(part.len());
+                for e in part {
+                    let r = snap.rules_for_event(e.as_ref(), sc);
+                    let failed = r.is_err();
+                    out.push(r);
+                    if failed && stop_at_error {
+                        break;
+                    }
+                }
+                out
+            })
+        };
+        let threads = threads.clamp(1, events.len().max(1));
+        if threads == 1 {
+            let out = run(events);
+            return (snap, out);
+        }
+        let chunk = events.len().div_ceil(threads);
+        let parts: Vec<Vec<_>> = std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                events.chunks(chunk).map(|part| scope.spawn(move || run(part))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        let mut out = Vec::with_capacity(events.len());
+        for part in parts {
+            let stopped = part.last().is_some_and(|r| r.is_err()) && stop_at_error;
+            out.extend(part);
+            if stopped {
+                break;
+            }
+        }
+        (snap, out)
+    }
+
     /// Rule names, sorted.
     pub fn rule_names(&self) -> Vec<Arc<str>> {
         self.lock().by_name.keys().cloned().collect()
@@ -281,6 +343,17 @@ fn states_of(p: &Pattern) -> usize {
                     .sum::<usize>()
         })
         .sum()
+}
+
+impl Snapshot {
+    /// Names of the rules in this snapshot, sorted.
+    pub fn rule_names(&self) -> Vec<Arc<str>> {
+        let mut names: Vec<Arc<str>> =
+            self.segments.iter().flat_map(|s| s.patterns.iter().map(|p| p.1.clone())).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
 }
 
 impl Writer {

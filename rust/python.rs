@@ -104,6 +104,12 @@ enum Text {
     Owned(Vec<u8>),
 }
 
+impl AsRef<[u8]> for Text {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
 impl Text {
     fn bytes(&self) -> &[u8] {
         match self {
@@ -306,15 +312,16 @@ impl PyMachine {
         names_list(py, &names)
     }
 
-    /// Matches many events with the GIL released. A bad event raises at once
-    /// (`errors="raise"`, with `.index` set) or stands in the result list as
-    /// its `InvalidEventError` (`errors="return"`).
-    #[pyo3(signature = (events, *, errors = "raise"))]
+    /// Matches many events with the GIL released, on `threads` threads. A
+    /// bad event raises at once (`errors="raise"`, with `.index` set) or
+    /// stands in the result list as its `InvalidEventError` (`errors="return"`).
+    #[pyo3(signature = (events, *, errors = "raise", threads = 1))]
     fn rules_for_events<'py>(
         &self,
         py: Python<'py>,
         events: &Bound<'py, PyAny>,
         errors: &str,
+        threads: usize,
     ) -> PyResult<Bound<'py, PyList>> {
         let stop_at_error = match errors {
             "raise" => true,
@@ -326,27 +333,13 @@ impl PyMachine {
                 )))
             }
         };
-        let texts: Vec<Text> = events.try_iter()?.map(|e| text_of(&e?)).collect::<PyResult<_>>()?;
-        let machine = self.inner.clone();
-        let results = py.detach(move || {
-            let mut out = Vec::with_capacity(texts.len());
-            for t in &texts {
-                let r = machine.rules_for_event(t.bytes());
-                let failed = r.is_err();
-                out.push(r);
-                if failed && stop_at_error {
-                    break;
-                }
-            }
-            out
-        });
+        let (_, results) = self.batch(py, events, threads, stop_at_error)?;
         let out = PyList::empty(py);
         for (i, r) in results.into_iter().enumerate() {
             match r {
                 Ok(names) => out.append(names_list(py, &names)?)?,
                 Err(e) => {
-                    let err: PyErr = Error::Event(e).into();
-                    err.value(py).setattr("index", i)?;
+                    let err = event_error(py, e, i)?;
                     if stop_at_error {
                         return Err(err);
                     }
@@ -355,6 +348,73 @@ impl PyMachine {
             }
         }
         Ok(out)
+    }
+
+    /// How many of `events` each rule matches (every rule listed, zeros too).
+    #[pyo3(signature = (events, *, threads = 1))]
+    fn count_matches<'py>(
+        &self,
+        py: Python<'py>,
+        events: &Bound<'py, PyAny>,
+        threads: usize,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (names, rows) = self.indexed(py, events, threads)?;
+        let mut counts = vec![0usize; names.len()];
+        rows.iter().flatten().for_each(|&i| counts[i as usize] += 1);
+        let d = PyDict::new(py);
+        for (name, n) in names.iter().zip(counts) {
+            d.set_item(&**name, n)?;
+        }
+        Ok(d)
+    }
+
+    /// `(rule names, matrix)`: a numpy bool array, one row per event and one
+    /// column per rule (in the order of the names). Needs numpy.
+    #[pyo3(signature = (events, *, threads = 1))]
+    fn match_matrix<'py>(
+        &self,
+        py: Python<'py>,
+        events: &Bound<'py, PyAny>,
+        threads: usize,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let (names, rows) = self.indexed(py, events, threads)?;
+        let width = names.len();
+        let mut cells = vec![0u8; rows.len() * width];
+        for (r, row) in rows.iter().enumerate() {
+            row.iter().for_each(|&c| cells[r * width + c as usize] = 1);
+        }
+        let np = py.import("numpy")?;
+        let flat = np.call_method1("frombuffer", (PyBytes::new(py, &cells), "bool"))?;
+        let matrix = flat.call_method1("reshape", ((rows.len(), width),))?;
+        PyTuple::new(py, [names_list(py, &names)?.into_any(), matrix])
+    }
+
+    /// `(rule names, indptr, indices)` in CSR form: the rules event `i`
+    /// matches are `names[j]` for `j` in `indices[indptr[i]:indptr[i + 1]]`.
+    /// numpy int64 and int32 arrays. Needs numpy.
+    #[pyo3(signature = (events, *, threads = 1))]
+    fn match_indices<'py>(
+        &self,
+        py: Python<'py>,
+        events: &Bound<'py, PyAny>,
+        threads: usize,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let (names, rows) = self.indexed(py, events, threads)?;
+        let mut indptr: Vec<u8> = Vec::with_capacity((rows.len() + 1) * 8);
+        let mut indices: Vec<u8> = Vec::new();
+        let mut total = 0i64;
+        indptr.extend_from_slice(&total.to_le_bytes());
+        for row in &rows {
+            for &c in row {
+                indices.extend_from_slice(&(c as i32).to_le_bytes());
+            }
+            total += row.len() as i64;
+            indptr.extend_from_slice(&total.to_le_bytes());
+        }
+        let np = py.import("numpy")?;
+        let indptr = np.call_method1("frombuffer", (PyBytes::new(py, &indptr), "<i8"))?;
+        let indices = np.call_method1("frombuffer", (PyBytes::new(py, &indices), "<i4"))?;
+        PyTuple::new(py, [names_list(py, &names)?.into_any(), indptr, indices])
     }
 
     fn rule_names<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
@@ -415,6 +475,55 @@ impl PyMachine {
             s.rules, s.patterns, s.states
         )
     }
+}
+
+impl PyMachine {
+    /// Converts `events` and matches them with the GIL released.
+    fn batch(
+        &self,
+        py: Python<'_>,
+        events: &Bound<'_, PyAny>,
+        threads: usize,
+        stop_at_error: bool,
+    ) -> PyResult<(Arc<crate::Snapshot>, Vec<crate::Matches>)> {
+        let texts: Vec<Text> = events.try_iter()?.map(|e| text_of(&e?)).collect::<PyResult<_>>()?;
+        let machine = self.inner.clone();
+        Ok(py.detach(move || machine.rules_for_events(&texts, threads, stop_at_error)))
+    }
+
+    /// Matches `events` and gives each event's rules as column numbers into
+    /// the snapshot's sorted rule names. The first bad event raises.
+    fn indexed(
+        &self,
+        py: Python<'_>,
+        events: &Bound<'_, PyAny>,
+        threads: usize,
+    ) -> PyResult<RuleColumns> {
+        let (snap, results) = self.batch(py, events, threads, true)?;
+        let names = snap.rule_names();
+        let column: std::collections::HashMap<&str, u32> =
+            names.iter().enumerate().map(|(i, n)| (&**n, i as u32)).collect();
+        let mut rows = Vec::with_capacity(results.len());
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(hits) => {
+                    rows.push(hits.iter().filter_map(|n| column.get(&**n).copied()).collect())
+                }
+                Err(e) => return Err(event_error(py, e, i)?),
+            }
+        }
+        Ok((names, rows))
+    }
+}
+
+/// Sorted rule names, and per event the column numbers of the rules it matches.
+type RuleColumns = (Vec<Arc<str>>, Vec<Vec<u32>>);
+
+/// The exception for a bad event at position `index` of a batch.
+fn event_error(py: Python<'_>, e: crate::EventError, index: usize) -> PyResult<PyErr> {
+    let err: PyErr = Error::Event(e).into();
+    err.value(py).setattr("index", index)?;
+    Ok(err)
 }
 
 /// Rebuilds a pickled machine.

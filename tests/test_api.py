@@ -189,3 +189,35 @@ def test_later_members_still_count_after_early_exit() -> None:
     assert m.rules_for_event(b'{"a": "1", "b": 0, "a": "2"}') == ["a"]
     assert m.rules_for_event(b'{"a": "1", "b": 0, "\\u0061": "2"}') == ["a"]
     assert m.rules_for_event(b'{"x": {"y": "q"}, "a": "1", "b": "x.y"}') == []
+
+
+def test_threads_and_analysis_calls_agree() -> None:
+    np = pytest.importorskip("numpy")
+    m = Machine()
+    m.add_rules({"ec2": EC2, "big": BIG, "never": {"source": ["nope"]}})
+    events = [event(total=t, state=("running" if t % 3 else "stopped")) for t in range(0, 400, 7)]
+    one = m.rules_for_events(events)
+    assert m.rules_for_events(events, threads=2) == one
+    assert m.rules_for_events(events, threads=7) == one
+    counts = m.count_matches(events, threads=2)
+    assert counts == {
+        "big": sum("big" in r for r in one),
+        "ec2": sum("ec2" in r for r in one),
+        "never": 0,
+    }
+    assert counts["big"] > 0 and counts["ec2"] > 0
+    names, matrix = m.match_matrix(events)
+    assert names == ["big", "ec2", "never"]
+    assert matrix.shape == (len(events), 3) and matrix.dtype == np.bool_
+    assert [[names[j] for j in np.flatnonzero(row)] for row in matrix] == one
+    names, indptr, indices = m.match_indices(events, threads=2)
+    assert indptr.dtype == np.int64 and indices.dtype == np.int32
+    assert len(indptr) == len(events) + 1
+    rebuilt = [[names[j] for j in indices[indptr[i] : indptr[i + 1]]] for i in range(len(events))]
+    assert rebuilt == one
+    with pytest.raises(InvalidEventError) as info:
+        m.count_matches([event(), event(), b"nope"], threads=2)
+    assert info.value.index == 2
+    with pytest.raises(InvalidEventError) as info:
+        m.rules_for_events([event(), b"{", event(), b"["], threads=2)
+    assert info.value.index == 1

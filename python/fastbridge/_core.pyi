@@ -1,6 +1,9 @@
 """The compiled engine. Import from `fastbridge`, not from here."""
 
 from collections.abc import Iterable, Mapping
+
+import numpy as np
+import numpy.typing as npt
 from typing import Any, Literal, TypeAlias, final, overload
 
 _Event: TypeAlias = bytes | bytearray | str | dict[str, Any]
@@ -80,18 +83,35 @@ class Machine:
         """Names of the rules that match ``event``, sorted."""
     @overload
     def rules_for_events(
-        self, events: Iterable[_Event], *, errors: Literal["raise"] = "raise"
+        self,
+        events: Iterable[_Event],
+        *,
+        errors: Literal["raise"] = "raise",
+        threads: int = 1,
     ) -> list[list[str]]:
         """``rules_for_event`` for many events, with the GIL released while matching.
 
-        With ``errors="raise"`` the first bad event stops the batch and raises its
-        ``InvalidEventError`` (``.index`` tells which); with ``errors="return"`` a
-        bad event's entry in the result is its ``InvalidEventError``.
+        ``threads`` splits the batch over that many threads. With
+        ``errors="raise"`` the first bad event raises its ``InvalidEventError``
+        (``.index`` tells which); with ``errors="return"`` a bad event's entry
+        in the result is its ``InvalidEventError``.
         """
     @overload
     def rules_for_events(
-        self, events: Iterable[_Event], *, errors: Literal["return"]
+        self, events: Iterable[_Event], *, errors: Literal["return"], threads: int = 1
     ) -> list[list[str] | InvalidEventError]: ...
+    def count_matches(self, events: Iterable[_Event], *, threads: int = 1) -> dict[str, int]:
+        """How many of ``events`` each rule matches; every rule is listed."""
+    def match_matrix(
+        self, events: Iterable[_Event], *, threads: int = 1
+    ) -> tuple[list[str], npt.NDArray[np.bool_]]:
+        """``(rule names, matrix)``: a boolean array with a row per event and a
+        column per rule, in the order of the names. Needs numpy."""
+    def match_indices(
+        self, events: Iterable[_Event], *, threads: int = 1
+    ) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+        """``(rule names, indptr, indices)`` in CSR form: event ``i`` matches
+        ``names[j]`` for ``j`` in ``indices[indptr[i]:indptr[i + 1]]``. Needs numpy."""
     def rule_names(self) -> list[str]:
         """Every rule name, sorted."""
     def rules(self) -> list[tuple[str, str]]:
