@@ -84,8 +84,14 @@ enum Alt {
     Absent,
 }
 
-/// A conjunction before `exists: false` is split off: path -> alternatives.
-type Conj = BTreeMap<String, Vec<Alt>>;
+/// A field of a conjunction: how many `$or` branches it sits in, and its
+/// alternatives. Where two spellings give the same path, the one deeper in
+/// `$or` branches wins ("a field inside a branch replaces the same outer
+/// field"), and between equals the later one.
+type Field = (u32, Vec<Alt>);
+
+/// A conjunction before `exists: false` is split off: path -> field.
+type Conj = BTreeMap<String, Field>;
 
 const OPERATORS: &[&str] = &[
     "prefix",
@@ -119,7 +125,7 @@ pub fn compile_value(value: &Json, limits: PatternLimits) -> Result<Pattern, Pat
         return err("Filter is not an object");
     };
     let mut parser = Parser { limits };
-    let conjs = parser.object(obj, "", false)?;
+    let conjs = parser.object(obj, "", 0)?;
     let mut subpatterns = Vec::new();
     for conj in conjs {
         parser.split_absent(conj, &mut subpatterns)?;
@@ -129,6 +135,16 @@ pub fn compile_value(value: &Json, limits: PatternLimits) -> Result<Pattern, Pat
 
 struct Parser {
     limits: PatternLimits,
+}
+
+/// Adds `field` at `path` unless a field from deeper inside `$or` branches is there.
+fn merge(c: &mut Conj, path: &str, field: Field) {
+    match c.get(path) {
+        Some(old) if old.0 > field.0 => {}
+        _ => {
+            c.insert(path.to_string(), field);
+        }
+    }
 }
 
 fn join(prefix: &str, key: &str) -> String {
@@ -150,8 +166,7 @@ impl Parser {
         Ok(())
     }
 
-    /// Cross product of the conjunctions so far with one group of alternatives;
-    /// the group's fields replace the same paths of the conjunctions.
+    /// Cross product of the conjunctions so far with one group of alternatives.
     fn multiply(&self, acc: Vec<Conj>, group: Vec<Conj>) -> Result<Vec<Conj>, PatternError> {
         self.too_many(acc.len().saturating_mul(group.len()))?;
         let mut out = Vec::with_capacity(acc.len() * group.len());
@@ -159,7 +174,7 @@ impl Parser {
             for g in &group {
                 let mut c = a.clone();
                 for (k, v) in g {
-                    c.insert(k.clone(), v.clone());
+                    merge(&mut c, k, v.clone());
                 }
                 out.push(c);
             }
@@ -167,11 +182,12 @@ impl Parser {
         Ok(out)
     }
 
+    /// An object of the pattern at `prefix`, inside `or_depth` `$or` branches.
     fn object(
         &mut self,
         obj: &[(String, Json)],
         prefix: &str,
-        in_or: bool,
+        or_depth: u32,
     ) -> Result<Vec<Conj>, PatternError> {
         if obj.is_empty() {
             return err("Empty objects are not allowed");
@@ -181,10 +197,10 @@ impl Parser {
         let mut or_group: Option<Vec<Conj>> = None;
         for (key, value) in obj {
             if key == "$or" {
-                or_group = Some(self.or(value, prefix)?);
+                or_group = Some(self.or(value, prefix, or_depth + 1)?);
                 continue;
             }
-            if in_or && OPERATORS.contains(&key.as_str()) {
+            if or_depth > 0 && OPERATORS.contains(&key.as_str()) {
                 return err(format!(
                     "{} is Ruler reserved fieldName which cannot be used inside $or.",
                     key
@@ -192,9 +208,10 @@ impl Parser {
             }
             let path = join(prefix, key);
             match value {
-                Json::Object(inner) => nested.push(self.object(inner, &path, in_or)?),
+                Json::Object(inner) => nested.push(self.object(inner, &path, or_depth)?),
                 Json::Array(items) => {
-                    plain.insert(path, self.match_list(items)?);
+                    let field = (or_depth, self.match_list(items)?);
+                    merge(&mut plain, &path, field);
                 }
                 _ => return err(format!("\"{}\" must be an object or an array", key)),
             }
@@ -209,7 +226,7 @@ impl Parser {
         Ok(acc)
     }
 
-    fn or(&mut self, value: &Json, prefix: &str) -> Result<Vec<Conj>, PatternError> {
+    fn or(&mut self, value: &Json, prefix: &str, depth: u32) -> Result<Vec<Conj>, PatternError> {
         let Json::Array(branches) = value else {
             return err("It must be an Array followed with $or.");
         };
@@ -218,7 +235,7 @@ impl Parser {
             let Json::Object(obj) = b else {
                 return err("Only JSON object is allowed in array of $or relationship.");
             };
-            alts.extend(self.object(obj, prefix, true)?);
+            alts.extend(self.object(obj, prefix, depth)?);
             self.too_many(alts.len())?;
         }
         if branches.len() < 2 {
@@ -310,7 +327,7 @@ impl Parser {
             ));
         }
         let mut partial = vec![SubPattern { fields: Vec::new(), absent: Vec::new() }];
-        for (path, alts) in conj {
+        for (path, (_, alts)) in conj {
             let preds: Vec<Predicate> = alts
                 .iter()
                 .filter_map(|a| match a {
