@@ -13,7 +13,7 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -q -- -D warnings
 	cargo clippy --all-targets --features python -q -- -D warnings
-	$(PYTHON) -m ruff check python tests
+	$(PYTHON) -m ruff check python tests benches
 	$(PYTHON) -m mypy python/fastbridge
 
 test: test-rust stubtest test-python
@@ -29,4 +29,9 @@ test-python:
 
 fmt:
 	cargo fmt
-	$(PYTHON) -m ruff check --fix python tests
+	$(PYTHON) -m ruff check --fix python tests benches
+
+# The benchmark suite against its peers (needs the bench extra; see benches/README.md).
+bench-quick:
+	$(PYTHON) -m pip install -q -e '.[bench]'
+	fastbridge bench --quick

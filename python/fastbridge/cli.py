@@ -5,6 +5,7 @@ Subcommands::
     fastbridge match --rules RULES.json EVENTS.jsonl   # or "-" for stdin
     fastbridge test-pattern PATTERN EVENT               # JSON text or @path
     fastbridge validate RULES.json
+    fastbridge bench [--quick] [--out DIR]            # the benchmark suite (source tree)
     fastbridge --version
 
 RULES.json is one JSON object, ``{"rule-name": pattern, ...}``.
@@ -333,6 +334,44 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 # --------------------------------------------------------------------------
+# bench
+# --------------------------------------------------------------------------
+
+
+def _bench_suite() -> Any:
+    """The benchmark suite (``benches/suite.py``), imported only when asked
+    for, so that the other commands need none of its dependencies.
+
+    It ships with the source tree, not the wheel: found beside the package of
+    an editable install (``python/fastbridge`` -> the repository root), or on
+    ``sys.path``.
+    """
+    import importlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    if (root / "benches" / "suite.py").is_file() and str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        return importlib.import_module("benches.suite")
+    except ModuleNotFoundError as e:
+        if e.name in ("benches", "benches.suite"):
+            raise UsageError(
+                "the benchmark suite (benches/) is part of the source tree, not of the "
+                "installed package: run `pip install -e '.[bench]'` in a checkout"
+            ) from e
+        raise UsageError(
+            f"the benchmark suite needs {e.name}: pip install -e '.[bench]'"
+        ) from e
+
+
+def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    suite = _bench_suite()
+    status: int = suite.run_from_args(args)
+    return status
+
+
+# --------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------
 
@@ -409,6 +448,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("rules", metavar="RULES.json", help='{"rule-name": pattern, ...}')
     validate.set_defaults(handler=_cmd_validate)
+
+    bench = commands.add_parser(
+        "bench",
+        help="run the benchmark suite (needs the source tree and the bench extra)",
+        description=(
+            "Generates the benchmark data (seeded, cached outside the repository), checks "
+            "every engine's answers against the reference matcher, and prints events/s, "
+            "ns/event and MB/s per rule set beside each peer measured in the same run, "
+            "plus scaling curves (rule count, event size, threads) and build figures. "
+            "Exit status 1 when fastbridge disagrees with the reference, 3 when only a "
+            "peer does. See benches/README.md."
+        ),
+    )
+    bench.add_argument(
+        "--quick",
+        action="store_true",
+        help="a 20,000-line citylots sample and short timings (under a minute once the "
+        "data, the reference answers and the Rust bench are cached)",
+    )
+    bench.add_argument(
+        "--out", metavar="DIR", help="write results.json and scaling.png here "
+        "(default: a new folder under ~/.cache/fastbridge-bench/results)"
+    )
+    bench.add_argument("--no-rust", action="store_true", help="skip the Rust bench (cargo)")
+    bench.add_argument("--no-peers", action="store_true", help="skip the pure-Python peers")
+    bench.add_argument(
+        "--allow-peer-disagreement",
+        action="store_true",
+        help="exit 0 even when a peer's answers differ from the reference",
+    )
+    bench.set_defaults(handler=_cmd_bench)
     return parser
 
 
@@ -422,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_usage(sys.stderr)
         sys.stderr.write(
-            "fastbridge: error: a command is required (match, test-pattern, validate)\n"
+            "fastbridge: error: a command is required (match, test-pattern, validate, bench)\n"
         )
         return EXIT_USAGE
     try:
