@@ -134,6 +134,11 @@ class EventNumber:
         return float_value(self.text)
 
 
+def operator_text(value: object) -> str:
+    """A numeric operator as error texts quote it: a string as is, else JSON."""
+    return value if isinstance(value, str) else json_text(value)
+
+
 def json_text(value: object) -> str:
     """Compact JSON text of a pattern value (numbers as written)."""
     if is_number(value):
@@ -150,7 +155,8 @@ def json_text(value: object) -> str:
 # --------------------------------------------------------------------------
 # Strings: folding, IP addresses, wildcards
 
-_IPV4 = re.compile(r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}")
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # no leading zeros
+_IPV4 = re.compile(rf"{_OCTET}(\.{_OCTET}){{3}}")
 _IPV6_CHARS = re.compile(r"[0-9a-fA-F:.]+")
 
 
@@ -288,7 +294,9 @@ class StringEquals:  # "x", {"exactly": "x"}; IP literals match other spellings
         if v == self.text:
             return True
         mine, theirs = parse_ip(self.text), parse_ip(v)
-        return mine is not None and theirs is not None and mine.version == theirs.version and mine == theirs
+        if mine is None or theirs is None:
+            return False
+        return mine.version == theirs.version and mine == theirs
 
 
 @dataclass(frozen=True)
@@ -433,7 +441,7 @@ def parse_numeric(arg: object) -> Numeric:
 
     first = arg[0]
     if not (isinstance(first, str) and first in ("=", "<", "<=", ">", ">=")):
-        _fail(f"Unrecognized numeric range operator: {first if isinstance(first, str) else json_text(first)}")
+        _fail(f"Unrecognized numeric range operator: {operator_text(first)}")
     value = operand(1, first)
     if first == "=":
         if len(arg) > 2:
@@ -447,7 +455,7 @@ def parse_numeric(arg: object) -> Numeric:
         return Numeric(value, first == ">=", None, False)
     second = arg[2]
     if not (isinstance(second, str) and second in ("<", "<=")):
-        _fail(f"Bad numeric range operator: {second if isinstance(second, str) else json_text(second)}")
+        _fail(f"Bad numeric range operator: {operator_text(second)}")
     top = operand(3, second)
     if len(arg) > 4:
         _fail("Too many terms in numeric range expression")
@@ -457,7 +465,12 @@ def parse_numeric(arg: object) -> Numeric:
 
 
 NOT_ANYTHING_BUT = "Value of anything-but must be an array or single string/number value."
-IGNORE_CASE_LIST = "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported."
+IGNORE_CASE_LIST = (
+    "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported."
+)
+MIXED_LIST = (
+    "Inside anything but list, either all values are number or string, mixed type is not supported"
+)
 
 
 def parse_anything_but(arg: object) -> AnythingBut:
@@ -470,10 +483,10 @@ def parse_anything_but(arg: object) -> AnythingBut:
             _fail("Empty arrays are not allowed")
         if not all(isinstance(item, str) or is_number(item) for item in arg):
             _fail("Inside anything but list, start|null|boolean is not supported.")
-        values = [item if isinstance(item, str) else representable(number_text(item)) for item in arg]
+        values = [v if isinstance(v, str) else representable(number_text(v)) for v in arg]
         kinds = {type(v) for v in values}
         if len(kinds) > 1:
-            _fail("Inside anything but list, either all values are number or string, mixed type is not supported")
+            _fail(MIXED_LIST)
         return AnythingBut("strings" if str in kinds else "numbers", tuple(values))
     if not isinstance(arg, dict) or not arg:
         _fail(NOT_ANYTHING_BUT)
@@ -603,7 +616,7 @@ def expand(level: _Level) -> list[dict]:
     """The OR of path->predicates maps; a branch path replaces an outer one."""
     subs = [dict(level.fields)]
     for group in level.ors:
-        subs = [{**sub, **branch_sub} for sub in subs for branch in group for branch_sub in expand(branch)]
+        subs = [{**sub, **alt} for sub in subs for branch in group for alt in expand(branch)]
     return subs
 
 
@@ -753,8 +766,8 @@ def sub_pattern_matches(sub: SubPattern, leaves: list[Leaf]) -> bool:
     """One leaf per positive field, pairwise compatible; no leaf of an absent
     field compatible with all of them."""
     candidates = [
-        [leaf for leaf in leaves if leaf.path == path and any(p.test(leaf.value) for p in predicates)]
-        for path, predicates in sub.fields.items()
+        [leaf for leaf in leaves if leaf.path == path and any(p.test(leaf.value) for p in preds)]
+        for path, preds in sub.fields.items()
     ]
     absent = [[leaf for leaf in leaves if leaf.path == path] for path in sub.absent]
 
@@ -812,4 +825,4 @@ def matches(pattern: object, event: object) -> bool:
 
 def rules_for_event(rules: dict[str, object], event: object) -> list[str]:
     leaves = flatten(event)
-    return sorted(name for name, pattern in rules.items() if compile_pattern(pattern).matches_leaves(leaves))
+    return sorted(name for name, p in rules.items() if compile_pattern(p).matches_leaves(leaves))
