@@ -267,7 +267,16 @@ impl Parser {
                 Json::Array(_) => {
                     return err("Match value must be String, number, true, false, or null")
                 }
-                Json::Object(op) => alts.push(self.operator(op)?),
+                Json::Object(op) => {
+                    let alt = self.operator(op)?;
+                    // `exactly` is the explicit spelling of a literal, IP addresses included.
+                    if let (Some((name, _)), Alt::Pred(Predicate::Exact(s))) = (op.first(), &alt) {
+                        if let Some(key) = ip::parse(s).filter(|_| name == "exactly") {
+                            alts.push(Alt::Pred(Predicate::IpEquals(key)));
+                        }
+                    }
+                    alts.push(alt);
+                }
             }
         }
         Ok(alts)

@@ -498,20 +498,20 @@ def parse_anything_but(arg: object) -> AnythingBut:
         if not items:
             _fail("Empty arrays are not allowed")
         for item in items:
-            if isinstance(item, (dict, list)):
+            if isinstance(item, dict):
                 _fail(NOT_ANYTHING_BUT)
             if not isinstance(item, str):
                 _fail("prefix/suffix match pattern must be a string")
             if item == "":
                 _fail("Null prefix/suffix not allowed")
         return AnythingBut(name, tuple(items))
+    if not items:
+        _fail("Empty arrays are not allowed")
     if name == "equals-ignore-case":
-        if not items or not all(isinstance(item, str) for item in items):
+        if not all(isinstance(item, str) for item in items):
             _fail(IGNORE_CASE_LIST)
         return AnythingBut("ignore-case", tuple(items))
     if name == "wildcard":
-        if not items:
-            _fail("wildcard match pattern must be a string")
         tokens = []
         for item in items:
             if not isinstance(item, str):

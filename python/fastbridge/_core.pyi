@@ -1,10 +1,10 @@
 """The compiled engine. Import from `fastbridge`, not from here."""
 
 from collections.abc import Iterable, Mapping
+from typing import Any, Literal, TypeAlias, final, overload
 
 import numpy as np
 import numpy.typing as npt
-from typing import Any, Literal, TypeAlias, final, overload
 
 _Event: TypeAlias = bytes | bytearray | str | dict[str, Any]
 """An event: raw JSON (bytes or str) or a dict, written as JSON in Rust."""
