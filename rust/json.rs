@@ -86,6 +86,36 @@ fn write_string(f: &mut std::fmt::Formatter<'_>, s: &str) -> std::fmt::Result {
     f.write_char('"')
 }
 
+/// The length of the JSON number at the start of `b`, or the offset at which
+/// it stops being one. Shared by this reader and the event scanner.
+pub(crate) fn number_len(b: &[u8]) -> Result<usize, usize> {
+    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i += digits(i),
+        _ => return Err(i),
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        match digits(i) {
+            0 => return Err(i),
+            n => i += n,
+        }
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = b.get(i) {
+            i += 1;
+        }
+        match digits(i) {
+            0 => return Err(i),
+            n => i += n,
+        }
+    }
+    Ok(i)
+}
+
 /// Parses JSON text. The error is a readable message with the position.
 pub fn parse(text: &str) -> Result<Json, String> {
     let mut r = Reader { s: text.as_bytes(), pos: 0, depth: 0 };
@@ -226,38 +256,12 @@ impl Reader<'_> {
         }
     }
 
-    fn digits(&mut self) -> usize {
-        let start = self.pos;
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.pos += 1;
-        }
-        self.pos - start
-    }
-
     fn number(&mut self) -> Result<Json, String> {
         let start = self.pos;
-        if self.peek() == Some(b'-') {
-            self.pos += 1;
-        }
-        match self.peek() {
-            Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => {
-                self.digits();
-            }
-            _ => return Err(self.error("invalid number")),
-        }
-        if self.peek() == Some(b'.') {
-            self.pos += 1;
-            if self.digits() == 0 {
-                return Err(self.error("invalid number"));
-            }
-        }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.pos += 1;
-            if let Some(b'+' | b'-') = self.peek() {
-                self.pos += 1;
-            }
-            if self.digits() == 0 {
+        match number_len(&self.s[start..]) {
+            Ok(n) => self.pos += n,
+            Err(at) => {
+                self.pos += at;
                 return Err(self.error("invalid number"));
             }
         }

@@ -351,42 +351,18 @@ impl<'a, 't> Scanner<'a, 't> {
         }
     }
 
-    fn digits(&mut self) -> usize {
-        let start = self.pos;
-        while let Some(b'0'..=b'9') = self.peek() {
-            self.pos += 1;
-        }
-        self.pos - start
-    }
-
     /// A JSON number; the cursor ends just after it.
     fn number(&mut self) -> Res<()> {
-        if self.peek() == Some(b'-') {
-            self.pos += 1;
-        }
-        match self.peek() {
-            Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => {
-                self.digits();
+        match crate::json::number_len(&self.bytes[self.pos..]) {
+            Ok(n) => {
+                self.pos += n;
+                Ok(())
             }
-            _ => return Err(self.syntax("invalid number")),
-        }
-        if self.peek() == Some(b'.') {
-            self.pos += 1;
-            if self.digits() == 0 {
-                return Err(self.syntax("invalid number"));
+            Err(at) => {
+                self.pos += at;
+                Err(self.syntax("invalid number"))
             }
         }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.pos += 1;
-            if let Some(b'+' | b'-') = self.peek() {
-                self.pos += 1;
-            }
-            if self.digits() == 0 {
-                return Err(self.syntax("invalid number"));
-            }
-        }
-        Ok(())
     }
 
     fn hex4(&mut self) -> Res<u32> {
