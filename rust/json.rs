@@ -116,6 +116,61 @@ pub(crate) fn number_len(b: &[u8]) -> Result<usize, usize> {
     Ok(i)
 }
 
+/// Why an escape could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EscapeError {
+    /// Not a JSON escape, or a broken `\u`, at this offset from the backslash.
+    Invalid(usize, &'static str),
+    /// A `\uD800`-style half of a surrogate pair without its other half.
+    LoneSurrogate,
+}
+
+fn hex4(b: &[u8], at: usize) -> Result<u32, EscapeError> {
+    let digits = b.get(at..at + 4).ok_or(EscapeError::Invalid(at, "truncated \\u escape"))?;
+    digits.iter().try_fold(0u32, |v, &c| match (c as char).to_digit(16) {
+        Some(d) => Ok(v * 16 + d),
+        None => Err(EscapeError::Invalid(at, "invalid \\u escape")),
+    })
+}
+
+/// Decodes the escape whose backslash is `b[0]`: the character, and how many
+/// bytes it took. Shared by this reader and the event scanner.
+pub(crate) fn unescape(b: &[u8]) -> Result<(char, usize), EscapeError> {
+    let c = match b.get(1) {
+        Some(b'"') => '"',
+        Some(b'\\') => '\\',
+        Some(b'/') => '/',
+        Some(b'b') => '\u{8}',
+        Some(b'f') => '\u{c}',
+        Some(b'n') => '\n',
+        Some(b'r') => '\r',
+        Some(b't') => '\t',
+        Some(b'u') => {
+            let hi = hex4(b, 2)?;
+            if (0xDC00..0xE000).contains(&hi) {
+                return Err(EscapeError::LoneSurrogate);
+            }
+            if !(0xD800..0xDC00).contains(&hi) {
+                let c = char::from_u32(hi).ok_or(EscapeError::Invalid(2, "invalid \\u escape"))?;
+                return Ok((c, 6));
+            }
+            if b.get(6..8) != Some(b"\\u") {
+                return Err(EscapeError::LoneSurrogate);
+            }
+            let lo = hex4(b, 8)?;
+            if !(0xDC00..0xE000).contains(&lo) {
+                return Err(EscapeError::LoneSurrogate);
+            }
+            let code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+            let c = char::from_u32(code).ok_or(EscapeError::Invalid(2, "invalid \\u escape"))?;
+            return Ok((c, 12));
+        }
+        Some(_) => return Err(EscapeError::Invalid(1, "invalid escape")),
+        None => return Err(EscapeError::Invalid(1, "unterminated string")),
+    };
+    Ok((c, 2))
+}
+
 /// Parses JSON text. The error is a readable message with the position.
 pub fn parse(text: &str) -> Result<Json, String> {
     let mut r = Reader { s: text.as_bytes(), pos: 0, depth: 0 };
@@ -270,19 +325,6 @@ impl Reader<'_> {
         Ok(Json::Number(text.into()))
     }
 
-    fn hex4(&mut self) -> Result<u32, String> {
-        let mut v = 0;
-        for _ in 0..4 {
-            let d = self
-                .peek()
-                .and_then(|b| (b as char).to_digit(16))
-                .ok_or_else(|| self.error("invalid \\u escape"))?;
-            v = v * 16 + d;
-            self.pos += 1;
-        }
-        Ok(v)
-    }
-
     fn string(&mut self) -> Result<String, String> {
         self.pos += 1;
         let mut out = String::new();
@@ -301,40 +343,19 @@ impl Reader<'_> {
                     self.pos += 1;
                     return Ok(out);
                 }
-                _ => {
-                    self.pos += 1;
-                    let e = self.peek().ok_or_else(|| self.error("unterminated string"))?;
-                    self.pos += 1;
-                    out.push(match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let hi = self.hex4()?;
-                            let code = if (0xD800..0xDC00).contains(&hi) {
-                                if !self.s[self.pos..].starts_with(b"\\u") {
-                                    return Err(self.error("lone surrogate escape"));
-                                }
-                                self.pos += 2;
-                                let lo = self.hex4()?;
-                                if !(0xDC00..0xE000).contains(&lo) {
-                                    return Err(self.error("lone surrogate escape"));
-                                }
-                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                            } else {
-                                hi
-                            };
-                            char::from_u32(code)
-                                .ok_or_else(|| self.error("lone surrogate escape"))?
-                        }
-                        _ => return Err(self.error("invalid escape")),
-                    });
-                }
+                _ => match unescape(&self.s[self.pos..]) {
+                    Ok((c, used)) => {
+                        out.push(c);
+                        self.pos += used;
+                    }
+                    Err(EscapeError::Invalid(at, what)) => {
+                        self.pos += at;
+                        return Err(self.error(what));
+                    }
+                    Err(EscapeError::LoneSurrogate) => {
+                        return Err(self.error("lone surrogate escape"))
+                    }
+                },
             }
         }
     }

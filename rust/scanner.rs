@@ -10,6 +10,7 @@
 //! reason: they cannot change the answer).
 
 use crate::error::{EventError, EventErrorKind};
+use crate::json::EscapeError;
 use crate::paths::{FieldId, PathTrie};
 
 /// A leaf value of the event, at a used field.
@@ -365,20 +366,6 @@ impl<'a, 't> Scanner<'a, 't> {
         }
     }
 
-    fn hex4(&mut self) -> Res<u32> {
-        let h = self
-            .bytes
-            .get(self.pos..self.pos + 4)
-            .ok_or_else(|| self.syntax("truncated \\u escape"))?;
-        let mut v = 0u32;
-        for &b in h {
-            let d = (b as char).to_digit(16).ok_or_else(|| self.syntax("invalid \\u escape"))?;
-            v = v * 16 + d;
-        }
-        self.pos += 4;
-        Ok(v)
-    }
-
     /// A string; the cursor is on the opening quote. Returns the raw content
     /// bounds and whether it had escapes (then `self.buf` holds the unescaped text).
     fn string(&mut self) -> Res<(usize, usize, bool)> {
@@ -426,46 +413,19 @@ impl<'a, 't> Scanner<'a, 't> {
                     self.pos += 1;
                     return Ok((start, end, true));
                 }
-                Some(b'\\') => {
-                    self.pos += 1;
-                    let e = self.peek().ok_or_else(|| self.syntax("unterminated string"))?;
-                    self.pos += 1;
-                    let c = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let at = self.pos - 2;
-                            let hi = self.hex4()?;
-                            let code = if (0xD800..0xDC00).contains(&hi) {
-                                if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
-                                    return Err(EventError::new(EventErrorKind::LoneSurrogate, at));
-                                }
-                                self.pos += 2;
-                                let lo = self.hex4()?;
-                                if !(0xDC00..0xE000).contains(&lo) {
-                                    return Err(EventError::new(EventErrorKind::LoneSurrogate, at));
-                                }
-                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                            } else if (0xDC00..0xE000).contains(&hi) {
-                                return Err(EventError::new(EventErrorKind::LoneSurrogate, at));
-                            } else {
-                                hi
-                            };
-                            char::from_u32(code).ok_or_else(|| self.syntax("invalid \\u escape"))?
-                        }
-                        _ => {
-                            self.pos -= 1;
-                            return Err(self.syntax("invalid escape"));
-                        }
-                    };
-                    self.buf.push(c);
-                }
+                Some(b'\\') => match crate::json::unescape(&self.bytes[self.pos..]) {
+                    Ok((c, used)) => {
+                        self.buf.push(c);
+                        self.pos += used;
+                    }
+                    Err(EscapeError::Invalid(at, what)) => {
+                        self.pos += at;
+                        return Err(self.syntax(what));
+                    }
+                    Err(EscapeError::LoneSurrogate) => {
+                        return Err(EventError::new(EventErrorKind::LoneSurrogate, self.pos))
+                    }
+                },
                 Some(b) if b < 0x20 => return Err(self.syntax("control character in a string")),
                 Some(_) => {
                     let rest = &self.bytes[self.pos..];
