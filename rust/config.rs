@@ -20,6 +20,21 @@ pub struct Config {
     pub max_consistency_steps: usize,
 }
 
+impl Config {
+    /// Every limit with its name, in one place (for reading a configuration
+    /// by name, or writing it out).
+    pub fn fields_mut(&mut self) -> [(&'static str, &mut usize); 6] {
+        [
+            ("max_fields_per_pattern", &mut self.max_fields_per_pattern),
+            ("max_subpatterns_per_pattern", &mut self.max_subpatterns_per_pattern),
+            ("max_states", &mut self.max_states),
+            ("max_event_bytes", &mut self.max_event_bytes),
+            ("max_depth", &mut self.max_depth),
+            ("max_consistency_steps", &mut self.max_consistency_steps),
+        ]
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {

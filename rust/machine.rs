@@ -86,6 +86,14 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
+/// Runs `f` with this thread's scratch buffers (fresh ones if they are in use).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|sc| match sc.try_borrow_mut() {
+        Ok(mut sc) => f(&mut sc),
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
 impl Default for Machine {
     fn default() -> Self {
         Machine::new(Config::default())
@@ -232,10 +240,7 @@ impl Machine {
     /// Names of the rules that match `event` (raw JSON bytes), sorted.
     pub fn rules_for_event(&self, event: &[u8]) -> Result<Vec<Arc<str>>, EventError> {
         let snap = self.current.load();
-        SCRATCH.with(|sc| match sc.try_borrow_mut() {
-            Ok(mut sc) => snap.rules_for_event(event, &mut sc),
-            Err(_) => snap.rules_for_event(event, &mut Scratch::default()),
-        })
+        with_scratch(|sc| snap.rules_for_event(event, sc))
     }
 
     /// Matches a batch of events against one snapshot, split over up to
@@ -250,16 +255,7 @@ impl Machine {
     ) -> (Arc<Snapshot>, Vec<Matches>) {
         let snap = self.snapshot();
         let run = |part: &[E]| {
-            SCRATCH.with(|sc| {
-                let mut own;
-                let mut borrowed = sc.try_borrow_mut();
-                let sc = match borrowed.as_deref_mut() {
-                    Ok(sc) => sc,
-                    Err(_) => {
-                        own = Scratch::default();
-                        &mut own
-                    }
-                };
+            with_scratch(|sc| {
                 let mut out = Vec::with_capacity(part.len());
                 for e in part {
                     let r = snap.rules_for_event(e.as_ref(), sc);

@@ -448,14 +448,11 @@ impl PyMachine {
     }
 
     fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let c = self.inner.config();
+        let mut c = self.inner.config().clone();
         let d = PyDict::new(py);
-        d.set_item("max_fields_per_pattern", c.max_fields_per_pattern)?;
-        d.set_item("max_subpatterns_per_pattern", c.max_subpatterns_per_pattern)?;
-        d.set_item("max_states", c.max_states)?;
-        d.set_item("max_event_bytes", c.max_event_bytes)?;
-        d.set_item("max_depth", c.max_depth)?;
-        d.set_item("max_consistency_steps", c.max_consistency_steps)?;
+        for (name, value) in c.fields_mut() {
+            d.set_item(name, *value)?;
+        }
         Ok(d)
     }
 
@@ -532,24 +529,13 @@ fn _machine_from_state(
     config: &Bound<'_, PyDict>,
     rules: Vec<(String, String)>,
 ) -> PyResult<PyMachine> {
-    let get = |k: &str, default: usize| -> PyResult<usize> {
-        match config.get_item(k)? {
-            Some(v) => v.extract(),
-            None => Ok(default),
+    let mut c = Config::default();
+    for (name, value) in c.fields_mut() {
+        if let Some(v) = config.get_item(name)? {
+            *value = v.extract()?;
         }
-    };
-    let d = Config::default();
-    let machine = Machine::new(Config {
-        max_fields_per_pattern: get("max_fields_per_pattern", d.max_fields_per_pattern)?,
-        max_subpatterns_per_pattern: get(
-            "max_subpatterns_per_pattern",
-            d.max_subpatterns_per_pattern,
-        )?,
-        max_states: get("max_states", d.max_states)?,
-        max_event_bytes: get("max_event_bytes", d.max_event_bytes)?,
-        max_depth: get("max_depth", d.max_depth)?,
-        max_consistency_steps: get("max_consistency_steps", d.max_consistency_steps)?,
-    });
+    }
+    let machine = Machine::new(c);
     machine.add_rules(rules.iter().map(|(n, p)| (n.as_str(), p.as_str())))?;
     Ok(PyMachine { inner: Arc::new(machine) })
 }
