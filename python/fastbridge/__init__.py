@@ -20,6 +20,7 @@ from fastbridge._core import (
 )
 
 __all__ = [
+    "EventBridge",
     "InvalidEventError",
     "InvalidPatternError",
     "LimitError",
@@ -28,3 +29,12 @@ __all__ = [
     "matches",
     "validate_pattern",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The bus is imported on first use, so the matcher alone stays light.
+    if name == "EventBridge":
+        from fastbridge.bus import EventBridge
+
+        return EventBridge
+    raise AttributeError(f"module 'fastbridge' has no attribute {name!r}")
