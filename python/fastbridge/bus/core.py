@@ -48,7 +48,7 @@ from typing import Any, TypeVar
 import orjson
 
 import fastbridge
-from fastbridge.bus import transform
+from fastbridge.bus import jackson, transform
 from fastbridge.bus.errors import (
     BusError,
     Exceptions,
@@ -128,7 +128,8 @@ class EventBridge:
     :meth:`memory`) keeps everything in memory. ``clock`` is injectable so
     tests drive schedules and retries without sleeping. With ``start=False``
     no dispatcher thread runs and :meth:`run_pending` delivers in the
-    caller's thread.
+    caller's thread. ``store`` replaces the SQLite store by another object
+    with the same methods (the storage interface: see ``store.py``).
     """
 
     exceptions = Exceptions
@@ -148,11 +149,12 @@ class EventBridge:
         lease: float = 300.0,
         log_dir: str | os.PathLike[str] | None = None,
         http_timeout: float = 5.0,
+        store: Store | None = None,
     ) -> None:
         self.arns = Arns(account, region)
         self.account, self.region = account, region
         self.clock: Clock = clock or SystemClock()
-        self.store = Store(path, durability=durability)
+        self.store = store if store is not None else Store(path, durability=durability)
         self.metrics = Metrics()
         self.retry_base, self.retry_cap, self.lease = retry_base, retry_cap, lease
         base = Path(path).parent if path is not None else Path.cwd()
@@ -160,6 +162,7 @@ class EventBridge:
         self._http = HttpInvoker(timeout=http_timeout)
         self._lock = threading.RLock()
         self._functions: dict[str, Callable[..., Any]] = {}
+        self._scheduled: dict[str, dict[str, Any]] = {}  # rule key -> its document
         self._connections: dict[str, Connection] = {}
         self._destinations: dict[str, ApiDestination] = {}
         self._buses: dict[str, _BusState] = {}
@@ -299,6 +302,95 @@ class EventBridge:
             out["NextToken"] = token
         return out
 
+    # ---- permissions (the bus's resource policy) ---------------------------------------
+
+    def put_permission(
+        self,
+        *,
+        EventBusName: str | None = None,
+        Action: str | None = None,
+        Principal: str | None = None,
+        StatementId: str | None = None,
+        Condition: Mapping[str, str] | None = None,
+        Policy: str | None = None,
+    ) -> dict[str, Any]:
+        """Add (or replace, by StatementId) a statement of the bus's resource
+        policy, or with ``Policy`` replace the whole policy. The policy is
+        recorded and described; this bus does not authorise callers by it."""
+        name = self.arns.bus_name(EventBusName)
+        if Policy is not None:
+            try:
+                policy = json.loads(Policy)
+            except ValueError:
+                policy = None
+            if not isinstance(policy, dict):
+                raise ValidationException("Parameter Policy is not valid.")
+        elif Action is None or Principal is None or StatementId is None:
+            raise ValidationException(
+                "One of Policy or (Action, Principal and StatementId) must be provided."
+            )
+        if Action is not None and Action != "events:PutEvents":
+            raise ValidationException("Provided value in parameter 'action' is not supported.")
+        with self._lock:
+            doc = self._bus_doc(name)
+            if Policy is None:
+                assert Principal is not None and StatementId is not None
+                statement: dict[str, Any] = {
+                    "Sid": StatementId,
+                    "Effect": "Allow",
+                    "Principal": (
+                        "*" if Principal == "*" else {"AWS": f"arn:aws:iam::{Principal}:root"}
+                    ),
+                    "Action": Action,
+                    "Resource": self.arns.bus(name),
+                }
+                if Condition:
+                    statement["Condition"] = {
+                        "StringEquals": {Condition.get("Key", ""): Condition.get("Value", "")}
+                    }
+                current = doc.get("Policy") or {"Version": "2012-10-17", "Statement": []}
+                statements = list(current.get("Statement", []))
+                for i, old in enumerate(statements):
+                    if old.get("Sid") == StatementId:  # the same id again: replaced in place
+                        statements[i] = statement
+                        break
+                else:
+                    statements.append(statement)
+                policy = {**current, "Statement": statements}
+            doc["Policy"] = policy
+            doc["LastModifiedTime"] = self._now()
+            self.store.put("bus", name, doc)
+        return {}
+
+    def remove_permission(
+        self,
+        *,
+        EventBusName: str | None = None,
+        StatementId: str | None = None,
+        RemoveAllPermissions: bool = False,
+    ) -> dict[str, Any]:
+        """Remove one statement of the bus's resource policy, or all of it."""
+        name = self.arns.bus_name(EventBusName)
+        with self._lock:
+            doc = self._bus_doc(name)
+            policy = doc.get("Policy") or {}
+            if RemoveAllPermissions:
+                doc.pop("Policy", None)
+            else:
+                statements = policy.get("Statement", [])
+                kept = [s for s in statements if s.get("Sid") != StatementId]
+                if StatementId is None or len(kept) == len(statements):
+                    raise ResourceNotFoundException(
+                        "Statement with the provided id does not exist."
+                    )
+                if kept:
+                    doc["Policy"] = {**policy, "Statement": kept}
+                else:
+                    doc.pop("Policy", None)
+            doc["LastModifiedTime"] = self._now()
+            self.store.put("bus", name, doc)
+        return {}
+
     # ---- rules -----------------------------------------------------------------------
 
     @staticmethod
@@ -321,7 +413,12 @@ class EventBridge:
             state.machine.delete_rule(name)
         if doc.get("EventPattern") and doc["State"] != "DISABLED":
             state.machine.add_rule(name, doc["EventPattern"])
-        state.rules = {**state.rules, name: doc}
+        state.rules[name] = doc  # readers (routing) hold self._lock too
+        key = self._rule_key(doc["EventBusName"], name)
+        if doc.get("ScheduleExpression"):
+            self._scheduled[key] = doc
+        else:
+            self._scheduled.pop(key, None)
 
     def _unindex_rule(self, bus: str, name: str) -> None:
         state = self._buses.get(bus)
@@ -329,7 +426,8 @@ class EventBridge:
             return
         if name in state.machine:
             state.machine.delete_rule(name)
-        state.rules = {k: v for k, v in state.rules.items() if k != name}
+        state.rules.pop(name, None)
+        self._scheduled.pop(self._rule_key(bus, name), None)
 
     def put_rule(
         self,
@@ -995,7 +1093,7 @@ class EventBridge:
             state.machine.delete_rule(rule)
         if doc.get("EventPattern") and doc["State"] == "ENABLED":
             state.machine.add_rule(rule, doc["EventPattern"])
-        state.archives = {**state.archives, doc["ArchiveName"]: doc}
+        state.archives[doc["ArchiveName"]] = doc
 
     def _archive_doc(self, name: str) -> dict[str, Any]:
         doc = self.store.get("archive", name)
@@ -1128,7 +1226,7 @@ class EventBridge:
                 rule = _ARCHIVE_RULE + ArchiveName
                 if rule in state.machine:
                     state.machine.delete_rule(rule)
-                state.archives = {k: v for k, v in state.archives.items() if k != ArchiveName}
+                state.archives.pop(ArchiveName, None)
         return {}
 
     # ---- replays ---------------------------------------------------------------------
@@ -1296,7 +1394,9 @@ class EventBridge:
 
     def _fire_schedules(self) -> None:
         now = self.clock.now()
-        for key, doc in self.store.items("rule"):
+        with self._lock:
+            scheduled = list(self._scheduled.items())
+        for key, doc in scheduled:
             expr = doc.get("ScheduleExpression")
             if not expr or doc["State"] == "DISABLED":
                 continue
@@ -1326,6 +1426,9 @@ class EventBridge:
                 if fresh is not None:
                     fresh["LastFired"] = times[-1].timestamp()
                     self.store.put("rule", key, fresh)
+                    if key in self._scheduled:
+                        self._scheduled[key] = fresh
+                        self._buses[fresh["EventBusName"]].rules[fresh["Name"]] = fresh
             self.metrics.add("ScheduledEvents", len(envelopes), rule=doc["Name"])
 
     def _deliver_scheduled(self, rule: dict[str, Any], envelopes: list[dict[str, Any]]) -> None:
@@ -1653,9 +1756,13 @@ async def _await(awaitable: Any) -> Any:
 
 def pattern_error(pattern: Any) -> None:
     """Raise InvalidEventPatternException, with the engine's message, if the
-    pattern is not valid."""
+    pattern is not valid. Text that is not a JSON object gets the message of
+    the JSON parser EventBridge uses (see :mod:`fastbridge.bus.jackson`)."""
     if not isinstance(pattern, str):
         raise InvalidEventPatternException("Event pattern is not valid. Reason: not a string")
+    problem = jackson.pattern_text_problem(pattern)
+    if problem is not None:
+        raise InvalidEventPatternException(f"Event pattern is not valid. Reason: {problem}")
     try:
         fastbridge.validate_pattern(pattern)
     except fastbridge.InvalidPatternError as e:
