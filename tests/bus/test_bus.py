@@ -421,3 +421,26 @@ def test_asyncio_interface(tmp_path: Path) -> None:
         return got
 
     assert asyncio.run(main()) == [{"total": 250, "id": "o-1"}]
+
+
+def test_retry_policy_ranges_are_checked_like_aws(bus: EventBridge) -> None:
+    rule(bus, "r", {"source": ["shop"]})
+    q = bus.create_queue("q")
+    with pytest.raises(ValidationException) as e:
+        bus.put_targets(
+            Rule="r",
+            Targets=[
+                {
+                    "Id": "t",
+                    "Arn": q,
+                    "RetryPolicy": {"MaximumRetryAttempts": 186, "MaximumEventAgeInSeconds": 59},
+                }
+            ],
+        )
+    assert e.value.message == (
+        "2 validation errors detected: Value '186' at 'targets.1.member.retryPolicy."
+        "maximumRetryAttempts' failed to satisfy constraint: Member must have value less than "
+        "or equal to 185; Value '59' at 'targets.1.member.retryPolicy.maximumEventAgeInSeconds' "
+        "failed to satisfy constraint: Member must have value greater than or equal to 60"
+    )
+    assert bus.list_targets_by_rule(Rule="r")["Targets"] == []

@@ -604,13 +604,6 @@ class EventBridge:
                 "delivers to (Lambda function, SQS queue, event bus, API destination, "
                 "CloudWatch Logs log group)."
             )
-        policy = target.get("RetryPolicy") or {}
-        retries = policy.get("MaximumRetryAttempts", DEFAULT_MAX_RETRIES)
-        age = policy.get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE)
-        if not (isinstance(retries, int) and 0 <= retries <= 185):
-            return "RetryPolicy.MaximumRetryAttempts must be between 0 and 185."
-        if not (isinstance(age, int) and 60 <= age <= 86_400):
-            return "RetryPolicy.MaximumEventAgeInSeconds must be between 60 and 86400."
         dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
         if dlq is not None:
             ref = parse_target_arn(dlq)

@@ -442,7 +442,41 @@ def _target_constraint_errors(target: Mapping[str, Any], index: int) -> list[str
         text = _require_str(arn, f"{member}.arn")
         failures = _length_failures(text, 1, _ARN_MAX)
         errors.extend(_constraint(text, f"{member}.arn", failure) for failure in failures)
+    errors.extend(_retry_policy_errors(target, member))
     errors.extend(_input_constraint_errors(target, index))
+    return errors
+
+
+def _retry_policy_errors(target: Mapping[str, Any], member: str) -> list[str]:
+    """RetryPolicy's ranges, as the API model states them."""
+    policy = target.get("RetryPolicy")
+    if policy is None:
+        return []
+    if not isinstance(policy, Mapping):
+        raise ValidationException(f"Parameter {member}.retryPolicy is not valid.")
+    errors = []
+    for key, field, low, high in (
+        ("MaximumRetryAttempts", "maximumRetryAttempts", 0, 185),
+        ("MaximumEventAgeInSeconds", "maximumEventAgeInSeconds", 60, 86_400),
+    ):
+        value = policy.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValidationException(f"Parameter {member}.retryPolicy.{field} is not valid.")
+        where = f"{member}.retryPolicy.{field}"
+        if value < low:
+            errors.append(
+                _constraint(
+                    str(value), where, f"Member must have value greater than or equal to {low}"
+                )
+            )
+        if value > high:
+            errors.append(
+                _constraint(
+                    str(value), where, f"Member must have value less than or equal to {high}"
+                )
+            )
     return errors
 
 
