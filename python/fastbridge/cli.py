@@ -6,6 +6,7 @@ Subcommands::
     fastbridge test-pattern PATTERN EVENT               # JSON text or @path
     fastbridge validate RULES.json
     fastbridge bench [--quick] [--out DIR]            # the benchmark suite (source tree)
+    fastbridge serve [--port 4010] [--store PATH]      # the bus over EventBridge's HTTP API
     fastbridge --version
 
 RULES.json is one JSON object, ``{"rule-name": pattern, ...}``.
@@ -479,7 +480,85 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 0 even when a peer's answers differ from the reference",
     )
     bench.set_defaults(handler=_cmd_bench)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the bus over HTTP with EventBridge's own protocol (AWS SDKs work)",
+        description=(
+            "Serves the bus on loopback with the embedded SQLite store. Requests must be "
+            "signed (SigV4) with the printed credentials unless --no-auth is given. Point "
+            "any AWS SDK at the printed endpoint. SIGTERM or Ctrl-C stops it cleanly: "
+            "requests in progress finish and pending deliveries stay in the store."
+        ),
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=4010, help="0 picks a free port")
+    where = serve.add_mutually_exclusive_group()
+    where.add_argument("--store", default="fastbridge.db", metavar="PATH",
+                       help="the SQLite file (default ./fastbridge.db)")
+    where.add_argument("--memory", action="store_true", help="keep nothing on disk")
+    serve.add_argument("--account", default="000000000000", help="account id in ARNs")
+    serve.add_argument("--region", default="us-east-1", help="the region requests must sign for")
+    serve.add_argument(
+        "--credentials", metavar="FILE",
+        help='JSON {"AccessKeyId", "SecretAccessKey"} (or a list); default: '
+        "$FASTBRIDGE_ACCESS_KEY_ID/$FASTBRIDGE_SECRET_ACCESS_KEY, else a key pair "
+        "generated once and kept in PATH.credentials.json",
+    )
+    serve.add_argument("--no-auth", action="store_true",
+                       help="accept unsigned requests (local development only)")
+    serve.add_argument("--threads", type=_positive_int, default=8, help="request threads")
+    serve.add_argument("--workers", type=_positive_int, default=2, help="delivery threads")
+    serve.add_argument("--max-body", type=_positive_int, default=1 << 20, metavar="BYTES",
+                       help="largest request body (default 1 MiB)")
+    serve.add_argument("--max-concurrency", type=_positive_int, default=16, metavar="N",
+                       help="requests of one client in progress at once (default 16)")
+    serve.set_defaults(handler=_cmd_serve)
     return parser
+
+
+def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import signal
+    from pathlib import Path
+
+    from fastbridge.bus import EventBridge
+    from fastbridge.serve import Limits, Server, load_credentials
+
+    store = None if args.memory else Path(args.store)
+    keys, origin = load_credentials(Path(args.credentials) if args.credentials else None, store)
+    bus = EventBridge(store, account=args.account, region=args.region, workers=args.workers)
+    try:
+        server = Server(bus, host=args.host, port=args.port, credentials=keys,
+                        auth=not args.no_auth, threads=args.threads,
+                        limits=Limits(args.max_body, args.max_concurrency))
+    except OSError as e:
+        bus.close()
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {e}") from None
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    out.write(f"fastbridge serve: {server.endpoint}  (region {args.region}, "
+              f"store {store or 'in memory'})\n")
+    if args.no_auth:
+        out.write("  authentication: off (--no-auth)\n")
+    else:
+        out.write(f"  access key:  {keys[0].access_key_id}\n"
+                  f"  secret key:  {keys[0].secret_access_key}   ({origin})\n")
+    out.write(f"  try: AWS_ACCESS_KEY_ID={keys[0].access_key_id} "
+              f"AWS_SECRET_ACCESS_KEY=... aws events list-event-buses "
+              f"--endpoint-url {server.endpoint} --region {args.region}\n")
+    out.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        bus.close()
+    out.write("fastbridge serve: stopped\n")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -492,7 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_usage(sys.stderr)
         sys.stderr.write(
-            "fastbridge: error: a command is required (match, test-pattern, validate, bench)\n"
+            "fastbridge: error: a command is required "
+            "(match, test-pattern, validate, bench, serve)\n"
         )
         return EXIT_USAGE
     try:
