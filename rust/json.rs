@@ -4,6 +4,7 @@
 //! it), object members keep document order, and a repeated key keeps its
 //! first position but takes its last value.
 
+use crate::number::Decimal;
 use std::fmt::Write;
 
 /// A parsed JSON value.
@@ -89,31 +90,100 @@ fn write_string(f: &mut std::fmt::Formatter<'_>, s: &str) -> std::fmt::Result {
 /// The length of the JSON number at the start of `b`, or the offset at which
 /// it stops being one. Shared by this reader and the event scanner.
 pub(crate) fn number_len(b: &[u8]) -> Result<usize, usize> {
-    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
-    let mut i = usize::from(b.first() == Some(&b'-'));
+    number_scan(b).map(|(n, _)| n)
+}
+
+/// Reads the JSON number at the start of `b` in one pass: its length and its
+/// [`Decimal`] (sign, leading digits below 10^19, power of ten), or the offset
+/// at which it stops being a number. The event scanner's hot path: syntax is
+/// checked and the value approximated while the digits go by once.
+#[inline]
+pub(crate) fn number_scan(b: &[u8]) -> Result<(usize, Decimal), usize> {
+    const ROOM: u64 = 1_000_000_000_000_000_000; // one more digit still fits in u64
+    let negative = b.first() == Some(&b'-');
+    let mut i = usize::from(negative);
+    let (mut mantissa, mut exp10) = (0u64, 0i64);
     match b.get(i) {
         Some(b'0') => i += 1,
-        Some(b'1'..=b'9') => i += digits(i),
+        Some(b'1'..=b'9') => {
+            while let Some(&c) = b.get(i) {
+                if !c.is_ascii_digit() {
+                    break;
+                }
+                if mantissa < ROOM {
+                    mantissa = mantissa * 10 + u64::from(c - b'0');
+                } else {
+                    exp10 += 1;
+                }
+                i += 1;
+            }
+        }
         _ => return Err(i),
     }
     if b.get(i) == Some(&b'.') {
         i += 1;
-        match digits(i) {
-            0 => return Err(i),
-            n => i += n,
+        let first = i;
+        // Eight digits at a time while they fit: coordinates have fifteen.
+        while mantissa < 10_000_000_000 {
+            let Some(eight) = eight_digits(b, i) else { break };
+            mantissa = mantissa * 100_000_000 + eight;
+            exp10 -= 8;
+            i += 8;
+        }
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            if mantissa < ROOM {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                exp10 -= 1;
+            }
+            i += 1;
+        }
+        if i == first {
+            return Err(i);
         }
     }
     if let Some(b'e' | b'E') = b.get(i) {
         i += 1;
+        let minus = b.get(i) == Some(&b'-');
         if let Some(b'+' | b'-') = b.get(i) {
             i += 1;
         }
-        match digits(i) {
-            0 => return Err(i),
-            n => i += n,
+        let first = i;
+        // Absurd exponents saturate; they only matter as "too big / too small".
+        let mut e = 0i64;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            e = (e * 10 + i64::from(c - b'0')).min(1 << 40);
+            i += 1;
         }
+        if i == first {
+            return Err(i);
+        }
+        exp10 = exp10.saturating_add(if minus { -e } else { e });
     }
-    Ok(i)
+    Ok((i, Decimal { negative, mantissa, exp10 }))
+}
+
+/// The value of `b[i..i + 8]` when those are eight ASCII digits (SWAR: the
+/// check and the conversion work on all eight bytes at once).
+#[inline]
+fn eight_digits(b: &[u8], i: usize) -> Option<u64> {
+    let chunk: [u8; 8] = b.get(i..i + 8)?.try_into().ok()?;
+    let v = u64::from_le_bytes(chunk);
+    // Every byte is 0x30..=0x39: its high nibble is 3, and adding 6 keeps it 3.
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const THREES: u64 = 0x3030_3030_3030_3030;
+    if v & HIGH != THREES || v.wrapping_add(0x0606_0606_0606_0606) & HIGH != THREES {
+        return None;
+    }
+    // Pairs, then quadruples, then the eight: first digit is the lowest byte.
+    let v = (v & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(2561) >> 8;
+    let v = (v & 0x00FF_00FF_00FF_00FF).wrapping_mul(6_553_601) >> 16;
+    Some((v & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001) >> 32)
 }
 
 /// Why an escape could not be decoded.
@@ -384,5 +454,73 @@ mod tests {
         assert!(parse(r#"{"a": "\ud800"}"#).is_err());
         assert!(parse(&"[".repeat(10_000)).unwrap_err().contains("nesting deeper"));
         assert_eq!(parse(r#""\ud83d\ude80""#).unwrap(), Json::String("🚀".into()));
+    }
+
+    /// The plain digit-by-digit reading `number_scan` must agree with.
+    fn reference(text: &str) -> Decimal {
+        const ROOM: u64 = 1_000_000_000_000_000_000;
+        let b = text.as_bytes();
+        let negative = b[0] == b'-';
+        let mut i = usize::from(negative);
+        let (mut mantissa, mut exp10) = (0u64, 0i64);
+        let mut fraction = false;
+        while i < b.len() && b[i] != b'e' && b[i] != b'E' {
+            if b[i] == b'.' {
+                fraction = true;
+            } else if mantissa < ROOM {
+                mantissa = mantissa * 10 + u64::from(b[i] - b'0');
+                exp10 -= i64::from(fraction);
+            } else if !fraction {
+                exp10 += 1;
+            }
+            i += 1;
+        }
+        if i < b.len() {
+            exp10 += text[i + 1..].parse::<i64>().unwrap();
+        }
+        Decimal { negative, mantissa, exp10 }
+    }
+
+    #[test]
+    fn number_scan_reads_every_digit_once() {
+        // A small deterministic generator: integer parts and fractions of
+        // every length around the eight-digit steps, signs and exponents.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        for _ in 0..20_000 {
+            let mut t = String::new();
+            if next(2) == 0 {
+                t.push('-');
+            }
+            let int_len = next(22) as usize;
+            if int_len == 0 {
+                t.push('0');
+            } else {
+                t.push(char::from(b'1' + next(9) as u8));
+                (1..int_len).for_each(|_| t.push(char::from(b'0' + next(10) as u8)));
+            }
+            if next(4) != 0 {
+                t.push('.');
+                (0..1 + next(30)).for_each(|_| t.push(char::from(b'0' + next(10) as u8)));
+            }
+            if next(5) == 0 {
+                t.push_str(["e", "E-", "e+"][next(3) as usize]);
+                t.push_str(&next(400).to_string());
+            }
+            let tail = [",", "]", " ", "", "x"][next(5) as usize];
+            let input = format!("{t}{tail}");
+            let (len, d) = number_scan(input.as_bytes()).unwrap();
+            assert_eq!(len, t.len(), "{input}");
+            assert_eq!(d, reference(&t), "{input}");
+        }
+        for bad in ["-", "01", "1.", "1.e5", "1e", "1e+", ".5", "-a", "1.2345678x"] {
+            let r = number_scan(bad.as_bytes());
+            assert!(r.is_err() || r.unwrap().0 < bad.len(), "{bad}");
+        }
     }
 }

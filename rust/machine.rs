@@ -18,6 +18,7 @@ use crate::matching::Scratch;
 use crate::paths::{FieldId, PathTrie};
 use crate::pattern::{self, Pattern, PatternLimits};
 use crate::segment::{PatternId, Segment};
+use crate::values::NumGate;
 use arc_swap::ArcSwap;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
@@ -33,6 +34,8 @@ pub struct Snapshot {
     pub(crate) sub_base: Vec<u32>,
     pub(crate) total_slots: usize,
     pub(crate) total_subs: usize,
+    /// By field id: what a number leaf there can fire, over all segments.
+    pub(crate) num_gates: Vec<NumGate>,
     pub(crate) config: Arc<Config>,
 }
 
@@ -425,9 +428,18 @@ impl Writer {
             slots += s.segment.slot_sub.len();
             subs += s.segment.subs.len();
         }
+        let mut num_gates = vec![NumGate::Never; self.fields.len()];
+        for s in &self.segments {
+            for (field, m) in s.segment.matchers() {
+                if let Some(g) = num_gates.get_mut(field as usize) {
+                    *g = std::mem::take(g).union(m.num_gate());
+                }
+            }
+        }
         Snapshot {
             trie,
             segments: self.segments.iter().map(|s| s.segment.clone()).collect(),
+            num_gates,
             slot_base,
             sub_base,
             total_slots: slots,

@@ -162,6 +162,7 @@ impl Snapshot {
         scanner::scan(
             event,
             &self.trie,
+            &self.num_gates,
             self.config.max_depth,
             self.config.max_event_bytes,
             &mut Run { snap: self, sc },

@@ -24,53 +24,18 @@ fn cannot_compare(text: &str) -> PatternError {
 /// What a number's text says, read in one pass without allocating: the sign,
 /// its leading digits as an integer below 10^19 (later digits are dropped),
 /// and the power of ten that scales them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Decimal {
     pub negative: bool,
     pub mantissa: u64,
     pub exp10: i64,
 }
 
-/// Reads JSON number syntax (anything else gives a meaningless but safe result).
+/// Reads a number's text (JSON number syntax; anything else gives a
+/// meaningless but safe result).
 #[inline]
 pub fn decimal(text: &str) -> Decimal {
-    const ROOM: u64 = 1_000_000_000_000_000_000; // one more digit still fits in u64
-    let b = text.as_bytes();
-    let negative = b.first() == Some(&b'-');
-    let mut i = negative as usize;
-    let (mut mantissa, mut exp10) = (0u64, 0i64);
-    while let Some(&c) = b.get(i) {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        if mantissa < ROOM {
-            mantissa = mantissa * 10 + (c - b'0') as u64;
-        } else {
-            exp10 += 1;
-        }
-        i += 1;
-    }
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        while let Some(&c) = b.get(i) {
-            if !c.is_ascii_digit() {
-                break;
-            }
-            if mantissa < ROOM {
-                mantissa = mantissa * 10 + (c - b'0') as u64;
-                exp10 -= 1;
-            }
-            i += 1;
-        }
-    }
-    if i < b.len() {
-        let exp = text.get(i + 1..).unwrap_or("0");
-        let exp = exp.strip_prefix('+').unwrap_or(exp);
-        // Absurd exponents saturate; they only matter as "too big / too small".
-        let e = exp.parse::<i64>().unwrap_or(if exp.starts_with('-') { -1 << 40 } else { 1 << 40 });
-        exp10 = exp10.saturating_add(e);
-    }
-    Decimal { negative, mantissa, exp10 }
+    crate::json::number_scan(text.as_bytes()).map(|(_, d)| d).unwrap_or_default()
 }
 
 /// Digits of the mantissa, not counting leading and trailing zeros.

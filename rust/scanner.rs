@@ -12,6 +12,7 @@
 use crate::error::{EventError, EventErrorKind};
 use crate::json::EscapeError;
 use crate::paths::{FieldId, PathTrie};
+use crate::values::NumGate;
 
 /// A leaf value of the event, at a used field.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,6 +49,8 @@ pub struct Scanner<'a, 't> {
     depth: usize,
     max_depth: usize,
     trie: &'t PathTrie,
+    /// By field id: which numbers can fire anything there (see [`NumGate`]).
+    gates: &'t [NumGate],
     arrays: Vec<(u32, u32)>,
     next_array: u32,
     version: u32,
@@ -76,10 +79,12 @@ static STRING_STOP: [bool; 256] = {
     t
 };
 
-/// Scans `bytes` as an event, calling `visitor` for each leaf of a used field.
+/// Scans `bytes` as an event, calling `visitor` for each leaf of a used field
+/// (numbers only where `gates` admit them, unless the field's presence is tracked).
 pub fn scan(
     bytes: &[u8],
     trie: &PathTrie,
+    gates: &[NumGate],
     max_depth: usize,
     max_bytes: usize,
     visitor: &mut impl Visitor,
@@ -101,6 +106,7 @@ pub fn scan(
         depth: 0,
         max_depth,
         trie,
+        gates,
         arrays: Vec::new(),
         next_array: 0,
         version: 0,
@@ -290,7 +296,11 @@ impl<'a, 't> Scanner<'a, 't> {
                         );
                     }
                     Some(b'-' | b'0'..=b'9') => {
-                        self.number()?;
+                        let d = self.number()?;
+                        let gate = self.gates.get(field as usize).unwrap_or(&NumGate::Always);
+                        if !tracks && !gate.admits(&d) {
+                            return Ok(());
+                        }
                         let text = self.text.get(leaf_start..self.pos).unwrap_or_default();
                         v.leaf(
                             field,
@@ -352,12 +362,14 @@ impl<'a, 't> Scanner<'a, 't> {
         }
     }
 
-    /// A JSON number; the cursor ends just after it.
-    fn number(&mut self) -> Res<()> {
-        match crate::json::number_len(&self.bytes[self.pos..]) {
-            Ok(n) => {
+    /// A JSON number, read once for its syntax and its approximate value; the
+    /// cursor ends just after it.
+    #[inline]
+    fn number(&mut self) -> Res<crate::number::Decimal> {
+        match crate::json::number_scan(&self.bytes[self.pos..]) {
+            Ok((n, d)) => {
                 self.pos += n;
-                Ok(())
+                Ok(d)
             }
             Err(at) => {
                 self.pos += at;
@@ -452,7 +464,7 @@ impl<'a, 't> Scanner<'a, 't> {
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
             Some(b'n') => self.literal(b"null"),
-            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b'-' | b'0'..=b'9') => self.number().map(|_| ()),
             _ => Err(self.syntax("expected a JSON value")),
         }
     }

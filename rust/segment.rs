@@ -94,6 +94,15 @@ impl Segment {
         Segment { field_index, matchers, slot_sub, subs, absent_only, patterns: names, states }
     }
 
+    /// Every field this segment's patterns use, with its matcher.
+    pub fn matchers(&self) -> impl Iterator<Item = (FieldId, &FieldMatcher)> {
+        self.field_index
+            .iter()
+            .enumerate()
+            .filter(|&(_, &i)| i != NO_MATCHER)
+            .map(|(f, &i)| (f as FieldId, &self.matchers[i as usize]))
+    }
+
     /// This segment's matcher for `field`, if its patterns use the field.
     #[inline]
     pub fn matcher(&self, field: FieldId) -> Option<&FieldMatcher> {

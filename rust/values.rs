@@ -45,6 +45,93 @@ pub struct FieldMatcher {
     uses_float: bool,
 }
 
+/// What a field's predicates, over every segment, can do with a number
+/// leaf — so the scanner can drop the many numbers no rule can use (the
+/// coordinates of a GeoJSON event) before they cost a leaf.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum NumGate {
+    /// No predicate fires for a number.
+    Never,
+    /// Only float64 equality with these values (sorted) can fire.
+    Values(Vec<f64>),
+    /// Anything may fire: ranges, `exists`, `anything-but`, integer texts.
+    #[default]
+    Always,
+}
+
+impl NumGate {
+    /// The gate of a field tested by matchers with gates `self` and `other`.
+    pub fn union(self, other: NumGate) -> NumGate {
+        match (self, other) {
+            (NumGate::Always, _) | (_, NumGate::Always) => NumGate::Always,
+            (NumGate::Never, g) | (g, NumGate::Never) => g,
+            (NumGate::Values(mut a), NumGate::Values(b)) => {
+                a.extend(b);
+                a.sort_by(f64::total_cmp);
+                a.dedup();
+                NumGate::Values(a)
+            }
+        }
+    }
+
+    /// Whether a number read as `d` may fire some predicate.
+    #[inline]
+    pub fn admits(&self, d: &number::Decimal) -> bool {
+        match self {
+            NumGate::Always => true,
+            NumGate::Never => false,
+            NumGate::Values(values) => {
+                // Most numbers fall outside all the values at once: one
+                // comparison with the outermost ones (tolerance doubled).
+                let a = d.approx();
+                let (Some(&first), Some(&last)) = (values.first(), values.last()) else {
+                    return false;
+                };
+                let below = first - first.abs() * 2e-9;
+                let above = last + last.abs() * 2e-9;
+                if a.is_finite() && (a != 0.0 || d.mantissa == 0) && (a < below || a > above) {
+                    return false;
+                }
+                Near::of(d).may_equal_any(values)
+            }
+        }
+    }
+}
+
+/// A number's approximation and the interval it may stand for.
+struct Near {
+    approx: f64,
+    low: f64,
+    high: f64,
+    /// False when the approximation says nothing (overflow, underflow).
+    usable: bool,
+}
+
+impl Near {
+    #[inline]
+    fn of(d: &number::Decimal) -> Near {
+        const TOLERANCE: f64 = 1e-9;
+        let a = d.approx();
+        let usable = a.is_finite() && (a != 0.0 || d.mantissa == 0);
+        let (low, high) = if a < 0.0 {
+            (a * (1.0 + TOLERANCE), a * (1.0 - TOLERANCE))
+        } else {
+            (a * (1.0 - TOLERANCE), a * (1.0 + TOLERANCE))
+        };
+        Near { approx: a, low, high, usable }
+    }
+
+    /// Whether the number may equal one of `sorted` values.
+    #[inline]
+    fn may_equal_any(&self, sorted: &[f64]) -> bool {
+        if !self.usable {
+            return true;
+        }
+        let i = sorted.partition_point(|&p| p < self.low);
+        i < sorted.len() && sorted[i] <= self.high
+    }
+}
+
 /// A range to index: low bound, high bound, target.
 type RangeEntry<K> = (Bound<K>, Bound<K>, u32);
 
@@ -159,35 +246,35 @@ impl FieldMatcher {
     /// ranges as its approximation. Only the rest is parsed exactly.
     #[inline]
     fn number(&self, text: &str, fire: &mut impl FnMut(u32)) {
-        const TOLERANCE: f64 = 1e-9;
-        let d = number::decimal(text);
-        let a = d.approx();
-        let exact_zero = d.mantissa == 0;
-        let usable = a.is_finite() && (a != 0.0 || exact_zero);
-        let (low, high) = if a < 0.0 {
-            (a * (1.0 + TOLERANCE), a * (1.0 - TOLERANCE))
-        } else {
-            (a * (1.0 - TOLERANCE), a * (1.0 + TOLERANCE))
-        };
+        let near = Near::of(&number::decimal(text));
         let mut exact: Option<Option<f64>> = None;
         let mut value = || *exact.get_or_insert_with(|| number::event_value(text));
-        if !self.num_eq_sorted.is_empty() {
-            let i = self.num_eq_sorted.partition_point(|&p| p < low);
-            let near = i < self.num_eq_sorted.len() && self.num_eq_sorted[i] <= high;
-            if !usable || near {
-                if let Some(v) = value() {
-                    if let Some(ts) = self.num_eq.get(&eq_key(v)) {
-                        ts.iter().for_each(|&t| fire(t));
-                    }
+        if !self.num_eq_sorted.is_empty() && near.may_equal_any(&self.num_eq_sorted) {
+            if let Some(v) = value() {
+                if let Some(ts) = self.num_eq.get(&eq_key(v)) {
+                    ts.iter().for_each(|&t| fire(t));
                 }
             }
         }
         if !self.ranges.is_empty() {
-            if usable && !self.ranges.has_point_in(order_key(low), order_key(high)) {
-                self.ranges.find(order_key(a), fire);
+            if near.usable && !self.ranges.has_point_in(order_key(near.low), order_key(near.high)) {
+                self.ranges.find(order_key(near.approx), fire);
             } else if let Some(v) = value() {
                 self.ranges.find(order_key(v), fire);
             }
+        }
+    }
+
+    /// What this matcher can do with a number leaf (see [`NumGate`]).
+    pub fn num_gate(&self) -> NumGate {
+        let only_eq = self.exists.is_empty()
+            && self.anything_but.is_empty()
+            && self.num_text.is_empty()
+            && self.ranges.is_empty();
+        match (only_eq, self.num_eq_sorted.is_empty()) {
+            (false, _) => NumGate::Always,
+            (true, true) => NumGate::Never,
+            (true, false) => NumGate::Values(self.num_eq_sorted.clone()),
         }
     }
 

@@ -121,12 +121,16 @@ fn threads_read_while_one_writes() {
     let m = Arc::new(Machine::default());
     m.add_rule("stable", r#"{"k": [1]}"#).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
+    let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let readers: Vec<_> = (0..3)
         .map(|t| {
-            let (m, stop) = (m.clone(), stop.clone());
+            let (m, stop, started) = (m.clone(), stop.clone(), started.clone());
             std::thread::spawn(move || {
                 let mut n = 0u64;
-                while !stop.load(Ordering::Relaxed) {
+                while n == 0 || !stop.load(Ordering::Relaxed) {
+                    if n == 1 {
+                        started.fetch_add(1, Ordering::Relaxed);
+                    }
                     let j = (n + t) % 50;
                     let got = names(&m, &format!(r#"{{"k": 1, "n": {j}}}"#));
                     assert!(got.contains(&"stable".to_string()), "{got:?}");
@@ -139,6 +143,10 @@ fn threads_read_while_one_writes() {
             })
         })
         .collect();
+    // The writer starts once every reader is reading, so they overlap.
+    while started.load(Ordering::Relaxed) < 3 {
+        std::thread::yield_now();
+    }
     for round in 0..4 {
         for j in 0..50 {
             m.add_rule(&format!("c{j}"), &format!(r#"{{"n": [{j}]}}"#)).unwrap();
