@@ -950,23 +950,26 @@ class EventBridge:
         return conn.create_response()
 
     def _connection(self, name: str) -> Connection:
+        conn: Connection = self._live(
+            "connection", name, self._connections, Connection.from_request,
+            f"Failed to describe the connection(s). Connection '{name}' does not exist.",
+        )  # fmt: skip
+        return conn
+
+    def _live(self, kind: str, name: str, cache: dict[str, Any], build: Callable[..., Any],
+              missing: str) -> Any:  # fmt: skip
+        """The live object (connection, API destination) rebuilt from its
+        stored request once per process; ResourceNotFoundException if none."""
         with self._lock:
-            conn = self._connections.get(name)
-            if conn is None:
-                doc = self.store.get("connection", name)
+            live = cache.get(name)
+            if live is None:
+                doc = self.store.get(kind, name)
                 if doc is None:
-                    raise ResourceNotFoundException(
-                        f"Failed to describe the connection(s). Connection '{name}' does not exist."
-                    )
-                conn = Connection.from_request(
-                    doc["Request"],
-                    region=self.region,
-                    account=self.account,
-                    arn=doc["Arn"],
-                    now=_iso(doc["CreationTime"]),
-                )
-                self._connections[name] = conn
-            return conn
+                    raise ResourceNotFoundException(missing)
+                live = build(doc["Request"], region=self.region, account=self.account,
+                             arn=doc["Arn"], now=_iso(doc["CreationTime"]))  # fmt: skip
+                cache[name] = live
+            return live
 
     def describe_connection(self, *, Name: str) -> dict[str, Any]:
         return self._connection(Name).describe()
@@ -1024,21 +1027,11 @@ class EventBridge:
         return dest.create_response()
 
     def _api_destination(self, name: str) -> ApiDestination:
-        with self._lock:
-            dest = self._destinations.get(name)
-            if dest is None:
-                doc = self.store.get("api-destination", name)
-                if doc is None:
-                    raise ResourceNotFoundException(f"An api-destination '{name}' does not exist.")
-                dest = ApiDestination.from_request(
-                    doc["Request"],
-                    region=self.region,
-                    account=self.account,
-                    arn=doc["Arn"],
-                    now=_iso(doc["CreationTime"]),
-                )
-                self._destinations[name] = dest
-            return dest
+        dest: ApiDestination = self._live(
+            "api-destination", name, self._destinations, ApiDestination.from_request,
+            f"An api-destination '{name}' does not exist.",
+        )  # fmt: skip
+        return dest
 
     def describe_api_destination(self, *, Name: str) -> dict[str, Any]:
         return self._api_destination(Name).describe()
