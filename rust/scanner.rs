@@ -254,7 +254,6 @@ impl<'a, 't> Scanner<'a, 't> {
                     return self.skip_value();
                 };
                 let tracks = n.tracks_presence;
-                let leaf_start = self.pos;
                 let ctx_version = self.version;
                 match self.peek() {
                     Some(b'"') => {
@@ -295,20 +294,7 @@ impl<'a, 't> Scanner<'a, 't> {
                             Context { arrays: &self.arrays, version: ctx_version },
                         );
                     }
-                    Some(b'-' | b'0'..=b'9') => {
-                        let d = self.number()?;
-                        let gate = self.gates.get(field as usize).unwrap_or(&NumGate::Always);
-                        if !tracks && !gate.admits(&d) {
-                            return Ok(());
-                        }
-                        let text = self.text.get(leaf_start..self.pos).unwrap_or_default();
-                        v.leaf(
-                            field,
-                            tracks,
-                            Leaf::Num(text),
-                            Context { arrays: &self.arrays, version: ctx_version },
-                        );
-                    }
+                    Some(b'-' | b'0'..=b'9') => self.number_leaf(field, tracks, v)?,
                     _ => return Err(self.syntax("expected a JSON value")),
                 }
                 Ok(())
@@ -316,8 +302,31 @@ impl<'a, 't> Scanner<'a, 't> {
         }
     }
 
+    /// A number at a used field; reported unless the field's gate rules it out.
+    #[inline]
+    fn number_leaf(&mut self, field: FieldId, tracks: bool, v: &mut impl Visitor) -> Res<()> {
+        let start = self.pos;
+        let d = self.number()?;
+        let gate = self.gates.get(field as usize).unwrap_or(&NumGate::Always);
+        if tracks || gate.admits(&d) {
+            let text = self.text.get(start..self.pos).unwrap_or_default();
+            v.leaf(
+                field,
+                tracks,
+                Leaf::Num(text),
+                Context { arrays: &self.arrays, version: self.version },
+            );
+        }
+        Ok(())
+    }
+
     /// An array at a used node: each element is a value at the same node.
+    /// Numbers at a leaf field are read in the loop itself (the coordinates
+    /// of GeoJSON events are most of their bytes).
     fn array(&mut self, node: u32, v: &mut impl Visitor) -> Res<()> {
+        let n = &self.trie.nodes[node as usize];
+        let leaf_field = if n.children.is_empty() { n.field } else { None };
+        let tracks = n.tracks_presence;
         self.enter()?;
         self.pos += 1;
         let id = self.next_array;
@@ -334,7 +343,12 @@ impl<'a, 't> Scanner<'a, 't> {
                     top.1 = index;
                 }
                 self.version = self.version.wrapping_add(1);
-                self.value(node, v)?;
+                match (leaf_field, self.peek()) {
+                    (Some(field), Some(b'-' | b'0'..=b'9')) => {
+                        self.number_leaf(field, tracks, v)?
+                    }
+                    _ => self.value(node, v)?,
+                }
                 self.ws();
                 match self.peek() {
                     Some(b',') => self.pos += 1,
