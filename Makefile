@@ -5,9 +5,15 @@ PYTHON ?= python3
 
 check: install lint test
 
-# Builds the extension (release) and installs it editable with the test tools.
+# Builds the extension (release) and installs it editable with the test tools,
+# and nats-server from Debian for tests/nats (skipped, with the reason, if it
+# cannot be installed).
 install:
 	$(PYTHON) -m pip install -q -e '.[test]'
+	@command -v nats-server >/dev/null || test -x /usr/sbin/nats-server || \
+	  { apt-get install -y -qq nats-server >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq nats-server >/dev/null 2>&1; } || \
+	    echo "make install: nats-server could not be installed; tests/nats will be skipped"; }
 
 lint:
 	cargo fmt --check
