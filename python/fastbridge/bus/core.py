@@ -45,8 +45,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
-
 import fastbridge
 from fastbridge.bus import jackson, transform
 from fastbridge.bus.errors import (
@@ -59,6 +57,7 @@ from fastbridge.bus.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
+from fastbridge.bus.events import compact, envelopes_of, loads
 from fastbridge.bus.http import ApiDestination, Connection, DeliveryError, HttpInvoker
 from fastbridge.bus.metrics import Metrics
 from fastbridge.bus.names import (
@@ -76,8 +75,6 @@ log = logging.getLogger("fastbridge.bus")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-MAX_ENTRIES = 10
-MAX_REQUEST_BYTES = 256 * 1024
 MAX_TARGETS = 5
 MAX_CONCURRENT_REPLAYS = 10
 DEFAULT_MAX_RETRIES = 185
@@ -85,27 +82,6 @@ DEFAULT_MAX_AGE = 86_400
 _ARCHIVE_RULE = "\x00archive:"  # prefix of archive rules inside a bus's machine
 
 _FINAL_REPLAY_STATES = ("COMPLETED", "CANCELLED", "FAILED")
-
-
-def _compact(value: Any) -> bytes:
-    """Compact JSON, key order kept (orjson; json for integers beyond 64 bits)."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _loads(text: str | bytes) -> Any:
-    """Parse JSON text (orjson; json for integers beyond 64 bits). NaN and
-    Infinity are not JSON and raise ValueError, as any malformed text does."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text, parse_constant=_no_constant)
 
 
 def _iso(t: float) -> datetime:
@@ -691,78 +667,11 @@ class EventBridge:
         module docstring). Entries that fail validation get ErrorCode and
         ErrorMessage; the others an EventId, after their deliveries are on
         disk."""
-        entries = list(Entries)
-        if not 1 <= len(entries) <= MAX_ENTRIES:
-            raise ValidationException(
-                f"1 validation error detected: Value '[{', '.join(map(_java_entry, entries))}]' "
-                "at 'entries' failed to satisfy constraint: Member must have length "
-                + ("less than or equal to 10" if entries else "greater than or equal to 1")
-            )
-        if sum(_entry_size(e) for e in entries) > MAX_REQUEST_BYTES:
-            raise ValidationException("Total size of the entries in the request is over the limit.")
         now = self.clock.now()
-        now_text = event_time(now)
-        results: list[dict[str, Any]] = []
-        envelopes: list[tuple[str, dict[str, Any]]] = []
-        for entry in entries:
-            try:
-                bus, envelope = self._envelope(entry, now, now_text)
-            except _EntryError as e:
-                results.append({"ErrorCode": e.code, "ErrorMessage": e.message})
-                continue
-            envelopes.append((bus, envelope))
-            results.append({"EventId": envelope["id"]})
+        results, envelopes = envelopes_of(Entries, now, self.arns)
         self._accept(envelopes, now.timestamp())
         failed = sum(1 for r in results if "ErrorCode" in r)
         return {"FailedEntryCount": failed, "Entries": results}
-
-    def _envelope(
-        self, entry: Mapping[str, Any], now: datetime, now_text: str
-    ) -> tuple[str, dict[str, Any]]:
-        source, detail_type, detail = (
-            entry.get("Source"),
-            entry.get("DetailType"),
-            entry.get("Detail"),
-        )
-        for name, value in (("Source", source), ("DetailType", detail_type), ("Detail", detail)):
-            if not value:
-                raise _EntryError(
-                    "InvalidArgument",
-                    f"Parameter {name} is not valid. Reason: {name} is a required argument.",
-                )
-        assert isinstance(source, str) and isinstance(detail_type, str)
-        if source.lower().startswith("aws."):
-            raise _EntryError("NotAuthorizedForSourceException", "Not authorized for the source.")
-        try:
-            parsed = _loads(detail) if isinstance(detail, str) else None
-        except ValueError:
-            parsed = None
-        if not isinstance(parsed, dict):
-            raise _EntryError("MalformedDetail", "Detail is malformed.")
-        time = now
-        if entry.get("Time") is not None:
-            try:
-                time = parse_time(entry["Time"], "Time")
-            except ValidationException as e:
-                raise _EntryError("InvalidArgument", e.message) from None
-        resources = entry.get("Resources") or []
-        if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
-            raise _EntryError(
-                "InvalidArgument",
-                "Parameter Resources is not valid. Reason: Resources must be a list of strings.",
-            )
-        bus = self.arns.bus_name(entry.get("EventBusName"))
-        return bus, {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": detail_type,
-            "source": source,
-            "account": self.account,
-            "time": now_text if time is now else event_time(time),
-            "region": self.region,
-            "resources": resources,
-            "detail": parsed,
-        }
 
     def _route(
         self,
@@ -775,7 +684,7 @@ class EventBridge:
         state = self._buses.get(bus)
         if state is None:  # AWS accepts events for a missing bus, and drops them
             return [], []
-        body = _compact(envelope)
+        body = compact(envelope)
         names = state.machine.rules_for_event(body)
         if only_rules is not None:
             allowed = set(only_rules)
@@ -1362,7 +1271,7 @@ class EventBridge:
         now = self._now()
         batch: list[tuple[str, dict[str, Any]]] = []
         for item in events:
-            original = _loads(item.body)
+            original = loads(item.body)
             replayed = {k: v for k, v in original.items() if k not in ("resources", "detail")}
             replayed["replay-name"] = doc["ReplayName"]
             replayed["resources"] = original.get("resources", [])
@@ -1428,7 +1337,7 @@ class EventBridge:
             ingestion_time=ingestion,
         )
         for envelope in envelopes:
-            body = _compact(envelope)
+            body = compact(envelope)
             for target in rule["Targets"]:
                 deliveries += self._owed(
                     rule["EventBusName"], rule["Name"], target, envelope, body, ctx, accepted
@@ -1571,7 +1480,7 @@ class EventBridge:
                 raise DeliveryError(
                     "RESOURCE_NOT_FOUND", f"Event bus {ref.name} does not exist.", retryable=False
                 )
-            original = _loads(d.body)
+            original = loads(d.body)
             if not isinstance(original, dict) or "detail" not in original:
                 raise DeliveryError(
                     "INVALID_PARAMETER",
@@ -1600,7 +1509,7 @@ class EventBridge:
 
     def _call(self, fn: Callable[..., Any], body: bytes) -> None:
         try:
-            arg = _loads(body)
+            arg = loads(body)
         except ValueError:
             arg = body.decode()
         try:
@@ -1730,12 +1639,6 @@ class Queue:
         return self._bus.store.queue_depth(self.name)
 
 
-class _EntryError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
 async def _await(awaitable: Any) -> Any:
     return await awaitable
 
@@ -1781,44 +1684,6 @@ def _connection_name(arn: str) -> str:
     """The name in ``arn:...:connection/<name>/<uuid>`` (or ``.../<name>``)."""
     _, _, rest = arn.partition(":connection/")
     return rest.split("/", 1)[0]
-
-
-def _entry_size(entry: Mapping[str, Any]) -> int:
-    """An entry's size as AWS counts it: Time 14 bytes, and the UTF-8 bytes
-    of Source, DetailType, Detail and each Resource."""
-    size = 14 if entry.get("Time") is not None else 0
-    for key in ("Source", "DetailType", "Detail"):
-        value = entry.get(key)
-        if isinstance(value, str):
-            size += len(value.encode())
-    for resource in entry.get("Resources") or ():
-        if isinstance(resource, str):
-            size += len(resource.encode())
-    return size
-
-
-def _java_entry(entry: Mapping[str, Any]) -> str:
-    """An entry as the service's Java toString prints it in a validation message."""
-
-    def show(value: Any) -> str:
-        if value is None:
-            return "null"
-        if isinstance(value, list):
-            return "[" + ", ".join(map(str, value)) + "]"
-        return str(value)
-
-    fields = [
-        ("time", entry.get("Time")),
-        ("source", entry.get("Source")),
-        ("resources", entry.get("Resources")),
-        ("detailType", entry.get("DetailType")),
-        ("detail", entry.get("Detail")),
-        ("eventBusName", entry.get("EventBusName")),
-        ("traceHeader", entry.get("TraceHeader")),
-        ("kmsKeyIdentifier", None),
-        ("internalMetadata", None),
-    ]
-    return "PutEventsRequestEntry(" + ", ".join(f"{k}={show(v)}" for k, v in fields) + ")"
 
 
 __all__ = ["BusError", "EventBridge", "Queue", "pattern_error"]
