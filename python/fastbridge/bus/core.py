@@ -29,13 +29,10 @@ restarted bus resumes with everything it had, including pending deliveries.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import inspect
 import json
 import logging
 import os
-import random
 import threading
 import time
 import uuid
@@ -47,6 +44,12 @@ from typing import Any, TypeVar
 
 import fastbridge
 from fastbridge.bus import jackson, transform
+from fastbridge.bus.delivery import (
+    LocalTargets,
+    RetryPolicy,
+    dead_letter_attributes,
+    expired_error,
+)
 from fastbridge.bus.errors import (
     BusError,
     Exceptions,
@@ -58,7 +61,7 @@ from fastbridge.bus.errors import (
     ValidationException,
 )
 from fastbridge.bus.events import compact, envelopes_of, loads
-from fastbridge.bus.http import ApiDestination, Connection, DeliveryError, HttpInvoker
+from fastbridge.bus.http import ApiDestination, Connection, DeliveryError
 from fastbridge.bus.metrics import Metrics
 from fastbridge.bus.names import (
     DEFAULT_BUS,
@@ -77,8 +80,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 MAX_TARGETS = 5
 MAX_CONCURRENT_REPLAYS = 10
-DEFAULT_MAX_RETRIES = 185
-DEFAULT_MAX_AGE = 86_400
 _ARCHIVE_RULE = "\x00archive:"  # prefix of archive rules inside a bus's machine
 
 _FINAL_REPLAY_STATES = ("COMPLETED", "CANCELLED", "FAILED")
@@ -135,9 +136,8 @@ class EventBridge:
         self.retry_base, self.retry_cap, self.lease = retry_base, retry_cap, lease
         base = Path(path).parent if path is not None else Path.cwd()
         self.log_dir = Path(log_dir) if log_dir is not None else base / "fastbridge-logs"
-        self._http = HttpInvoker(timeout=http_timeout)
+        self.targets = LocalTargets(self.log_dir, http_timeout)
         self._lock = threading.RLock()
-        self._functions: dict[str, Callable[..., Any]] = {}
         self._scheduled: dict[str, dict[str, Any]] = {}  # rule key -> its document
         self._connections: dict[str, Connection] = {}
         self._destinations: dict[str, ApiDestination] = {}
@@ -145,8 +145,6 @@ class EventBridge:
         self._wake = threading.Condition()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: threading.Thread | None = None
         self._load()
         if start:
             self.start(workers)
@@ -196,11 +194,7 @@ class EventBridge:
         for t in self._threads:
             t.join(timeout)
         self._threads.clear()
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            if self._loop_thread is not None:
-                self._loop_thread.join(timeout)
-            self._loop = None
+        self.targets.close(timeout)
         self.store.close()
 
     def __enter__(self) -> EventBridge:
@@ -753,9 +747,9 @@ class EventBridge:
 
     def test_event_pattern(self, *, EventPattern: str, Event: str) -> dict[str, Any]:
         pattern_error(EventPattern)
-        try:
-            event = json.loads(Event)
-        except ValueError:
+        try:  # as PutEvents reads a Detail: no NaN, no lone surrogate, no RecursionError
+            event = loads(Event)
+        except (TypeError, ValueError):
             event = None
         required = ("id", "account", "source", "time", "region", "detail-type")
         if not isinstance(event, dict) or not all(k in event for k in required):
@@ -774,7 +768,7 @@ class EventBridge:
         registry lives in this process: register again after a restart;
         deliveries to a name not (yet) registered are retried."""
         check_name(name, "FunctionName")
-        self._functions[name] = fn
+        self.targets.functions[name] = fn
         return self.arns.function(name)
 
     def function(self, name: str | None = None) -> Callable[[F], F]:
@@ -1421,19 +1415,10 @@ class EventBridge:
         (queue and bus targets, in the same transaction as their effect) or
         appends its id to ``finished``, retired in one transaction per batch:
         a crash before that commit repeats those deliveries (at-least-once)."""
-        target = d.target
-        policy = target.get("RetryPolicy") or {}
-        max_age = policy.get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE)
-        dims = {"bus": d.bus, "rule": d.rule, "target": target["Id"]}
-        now = self._now()
-        if now - d.accepted > max_age:
-            self._dead_letter(
-                d,
-                DeliveryError(
-                    "EVENT_EXPIRED", "The event exceeded MaximumEventAgeInSeconds.", retryable=False
-                ),
-                "MaximumEventAgeInSeconds",
-            )
+        dims = {"bus": d.bus, "rule": d.rule, "target": d.target["Id"]}
+        policy = RetryPolicy.of(d.target, self.retry_base, self.retry_cap)
+        if policy.expired(d.accepted, self._now()):
+            self._dead_letter(d, expired_error(), "MaximumEventAgeInSeconds")
             return
         if d.attempts:
             self.metrics.add("RetryInvocationAttempts", **dims)
@@ -1441,13 +1426,12 @@ class EventBridge:
             if self._invoke(d):
                 finished.append(d.id)
         except DeliveryError as e:
-            self._failed(d, e)
+            self._failed(d, e, policy)
             return
         except Exception as e:  # a bug of ours must not lose the event
             log.exception("fastbridge: delivery %s failed unexpectedly", d.id)
-            self._failed(
-                d, DeliveryError("INTERNAL_ERROR", f"{type(e).__name__}: {e}", retryable=True)
-            )
+            err = DeliveryError("INTERNAL_ERROR", f"{type(e).__name__}: {e}", retryable=True)
+            self._failed(d, err, policy)
             return
         self.metrics.add("Invocations", **dims)
 
@@ -1465,17 +1449,7 @@ class EventBridge:
                 )
             self.store.send_and_done(d.id, ref.name, d.body.decode(), {}, self._now())
             return False
-        elif ref.kind == "function":
-            fn = self._functions.get(ref.name)
-            if fn is None:
-                raise DeliveryError(
-                    "RESOURCE_NOT_FOUND",
-                    f"Function {ref.name} is not registered in this process.",
-                    retryable=True,
-                )
-            self._call(fn, d.body)
-            return True
-        elif ref.kind == "bus":
+        if ref.kind == "bus":
             if self.store.get("bus", ref.name) is None:
                 raise DeliveryError(
                     "RESOURCE_NOT_FOUND", f"Event bus {ref.name} does not exist.", retryable=False
@@ -1491,83 +1465,33 @@ class EventBridge:
             forwarded.pop("replay-name", None)
             self._accept([(ref.name, forwarded)], self._now(), retire=d.id)
             return False
+        if ref.kind == "function":
+            self.targets.function(ref.name, d.body)
         elif ref.kind == "log":
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.log_dir / _log_file(ref.name), "ab") as f:
-                f.write(d.body.rstrip(b"\n") + b"\n")
-                f.flush()
-                os.fsync(f.fileno())
-            return True
+            self.targets.log(ref.name, d.body)
         else:
             try:
                 dest = self._api_destination(ref.name)
                 conn = self._connection(_connection_name(dest.connection_arn))
             except ResourceNotFoundException as e:
                 raise DeliveryError("RESOURCE_NOT_FOUND", e.message, retryable=False) from None
-            self._http.invoke(dest, conn, d.body, http_parameters=d.target.get("HttpParameters"))
-            return True
+            self.targets.api(dest, conn, d.body, d.target.get("HttpParameters"))
+        return True
 
-    def _call(self, fn: Callable[..., Any], body: bytes) -> None:
-        try:
-            arg = loads(body)
-        except ValueError:
-            arg = body.decode()
-        try:
-            if inspect.iscoroutinefunction(fn):
-                future = asyncio.run_coroutine_threadsafe(fn(arg), self._event_loop())
-                future.result()
-            else:
-                result = fn(arg)
-                if inspect.isawaitable(result):
-                    asyncio.run_coroutine_threadsafe(_await(result), self._event_loop()).result()
-        except Exception as e:
-            raise DeliveryError("FUNCTION_ERROR", f"{type(e).__name__}: {e}", retryable=True) from e
-
-    def _event_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(
-                    target=loop.run_forever, name="fastbridge-async", daemon=True
-                )
-                thread.start()
-                self._loop, self._loop_thread = loop, thread
-            return self._loop
-
-    def _backoff(self, attempt: int) -> float:
-        delay = min(self.retry_cap, self.retry_base * 2.0 ** min(attempt - 1, 30))
-        return float(delay * random.uniform(0.5, 1.0))
-
-    def _failed(self, d: Delivery, err: DeliveryError) -> None:
-        policy = d.target.get("RetryPolicy") or {}
-        max_retries = policy.get("MaximumRetryAttempts", DEFAULT_MAX_RETRIES)
-        max_age = policy.get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE)
+    def _failed(self, d: Delivery, err: DeliveryError, policy: RetryPolicy) -> None:
         now = self._now()
-        exhausted = None
-        if err.retryable:
-            if d.attempts >= max_retries:
-                exhausted = "MaximumRetryAttempts"
-            else:
-                due = now + self._backoff(d.attempts + 1)
-                if due - d.accepted > max_age:
-                    exhausted = "MaximumEventAgeInSeconds"
-                else:
-                    self.store.retry_later(d.id, due, err.code, err.message)
-                    return
-        self._dead_letter(d, err, exhausted)
+        delay, exhausted = policy.next(err, d.attempts, d.accepted, now)
+        if delay is not None:
+            self.store.retry_later(d.id, now + delay, err.code, err.message)
+        else:
+            self._dead_letter(d, err, exhausted)
 
     def _dead_letter(self, d: Delivery, err: DeliveryError, exhausted: str | None) -> None:
         dims = {"bus": d.bus, "rule": d.rule, "target": d.target["Id"]}
         self.metrics.add("FailedInvocations", **dims)
-        attributes = {
-            "RULE_ARN": self.arns.rule(d.bus, d.rule),
-            "TARGET_ARN": d.target["Arn"],
-            "ERROR_CODE": err.code,
-            "ERROR_MESSAGE": err.message,
-            "RETRY_ATTEMPTS": str(d.attempts),
-        }
-        if exhausted is not None:
-            attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
+        attributes = dead_letter_attributes(
+            self.arns.rule(d.bus, d.rule), d.target["Arn"], err, d.attempts, exhausted
+        )
         dlq = (d.target.get("DeadLetterConfig") or {}).get("Arn")
         ref = parse_target_arn(dlq) if dlq else None
         queue = ref.name if ref is not None and self.store.get("queue", ref.name) else None
@@ -1639,10 +1563,6 @@ class Queue:
         return self._bus.store.queue_depth(self.name)
 
 
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
-
-
 def pattern_error(pattern: Any) -> None:
     """Raise InvalidEventPatternException, with the engine's message, if the
     pattern is not valid. Text that is not a JSON object gets the message of
@@ -1652,18 +1572,19 @@ def pattern_error(pattern: Any) -> None:
     problem = jackson.pattern_text_problem(pattern)
     if problem is not None:
         raise InvalidEventPatternException(f"Event pattern is not valid. Reason: {problem}")
+    try:  # a lone surrogate ("\ud800" in the request's JSON) is not text the engine takes
+        pattern.encode()
+    except UnicodeEncodeError as e:
+        raise InvalidEventPatternException(
+            "Event pattern is not valid. Reason: lone surrogate "
+            f"U+{ord(pattern[e.start]):04X} at character {e.start + 1}"
+        ) from None
     try:
         fastbridge.validate_pattern(pattern)
     except fastbridge.InvalidPatternError as e:
         raise InvalidEventPatternException(str(e)) from None
     except fastbridge.LimitError as e:
         raise InvalidEventPatternException(f"Event pattern is not valid. Reason: {e}") from None
-
-
-def _log_file(group: str) -> str:
-    """The file of a log group inside ``log_dir``: CloudWatch names such as
-    ``/aws/events/x`` must not make an absolute path or leave the directory."""
-    return group.strip("/").replace("/", "_") + ".jsonl"
 
 
 def _page(items: Sequence[Any], token: str | None, limit: int | None) -> tuple[list[Any], str]:
