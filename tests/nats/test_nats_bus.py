@@ -1,0 +1,211 @@
+"""The bus on NATS JetStream, against a real nats-server started by the tests:
+events flow from put_events through a router to a deliverer; retries go
+through nak(delay) and end in the dead-letter stream with AWS's attributes;
+rule changes reach a running router; a SIGKILLed router loses nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from fastbridge.bus import ValidationException
+from fastbridge.nats import UNDELIVERABLE, NatsBus
+
+if TYPE_CHECKING:
+    from tests.nats.conftest import Node
+
+ORDER = {"Source": "shop", "DetailType": "Order", "Detail": '{"total": 250}'}
+
+
+@pytest.fixture
+def bus(nats_node: Node, tmp_path: Path) -> Iterator[NatsBus]:
+    b = NatsBus(nats_node.url, retry_base=0.05, retry_cap=0.2, log_dir=tmp_path / "logs")
+    yield b
+    b.close()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20,
+             what: Callable[[], str] = lambda: "") -> None:  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out {what()}"
+        time.sleep(0.05)
+
+
+class Sink:
+    def __init__(self, fail_first: int = 0, always_fail: bool = False) -> None:
+        self.got: list[Any] = []
+        self.calls = 0
+        self.fail_first, self.always_fail = fail_first, always_fail
+        self.lock = threading.Lock()
+
+    def __call__(self, event: Any) -> None:
+        with self.lock:
+            self.calls += 1
+            if self.always_fail or self.calls <= self.fail_first:
+                raise ConnectionError(f"attempt {self.calls} fails")
+            self.got.append(event)
+
+
+def test_events_flow_through_router_and_deliverer(bus: NatsBus, tmp_path: Path) -> None:
+    sink = Sink()
+    bus.put_rule(Name="big", EventPattern='{"detail": {"total": [{"numeric": [">", 100]}]}}')
+    bus.put_targets(Rule="big", Targets=[
+        {"Id": "f", "Arn": bus.register_function("sink", sink)},
+        {"Id": "l", "Arn": bus.arns.log_group("orders"),
+         "InputTransformer": {"InputPathsMap": {"t": "$.detail.total"},
+                              "InputTemplate": '{"total": <t>}'}}])  # fmt: skip
+    bus.start_router()
+    bus.start_deliverer()
+    ids = []
+    for _ in range(10):
+        out = bus.put_events(Entries=[ORDER] * 5 + [{**ORDER, "Detail": '{"total": 5}'}])
+        assert out["FailedEntryCount"] == 0
+        ids += [e["EventId"] for e in out["Entries"][:5]]
+    wait_for(lambda: len(sink.got) == 50)
+    assert sorted(e["id"] for e in sink.got) == sorted(ids)
+    assert sink.got[0]["detail"] == {"total": 250}
+    log = tmp_path / "logs" / "orders.jsonl"
+    wait_for(lambda: log.exists() and len(log.read_text().splitlines()) == 50)
+    assert json.loads(log.read_text().splitlines()[0]) == {"total": 250}
+    assert (
+        bus.put_events(Entries=[{**ORDER, "Detail": "[]"}])["Entries"][0]["ErrorCode"]
+        == "MalformedDetail"
+    )
+
+
+def test_retries_then_success(bus: NatsBus) -> None:
+    sink = Sink(fail_first=3)
+    bus.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
+    bus.put_targets(Rule="r", Targets=[{"Id": "f", "Arn": bus.register_function("s", sink)}])
+    bus.start_router()
+    bus.start_deliverer()
+    (entry,) = bus.put_events(Entries=[ORDER])["Entries"]
+    wait_for(lambda: len(sink.got) == 1)
+    assert sink.calls == 4 and sink.got[0]["id"] == entry["EventId"]
+    assert bus.dead_letters("dlq") == []
+
+
+def test_exhausted_retries_are_dead_lettered_with_aws_attributes(bus: NatsBus) -> None:
+    bus.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
+    target = {
+        "Id": "f",
+        "Arn": bus.register_function("s", Sink(always_fail=True)),
+        "RetryPolicy": {"MaximumRetryAttempts": 2},
+        "DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:000000000000:dlq"},
+    }
+    bus.put_targets(Rule="r", Targets=[target])
+    bus.start_router()
+    bus.start_deliverer()
+    (entry,) = bus.put_events(Entries=[ORDER])["Entries"]
+    wait_for(lambda: len(bus.dead_letters("dlq")) == 1)
+    ((body, attributes),) = bus.dead_letters("dlq")
+    assert json.loads(body)["id"] == entry["EventId"]
+    assert {k: v for k, v in attributes.items() if not k.startswith("Nats")} == {
+        "RULE_ARN": "arn:aws:events:us-east-1:000000000000:rule/r",
+        "TARGET_ARN": target["Arn"], "ERROR_CODE": "FUNCTION_ERROR",
+        "ERROR_MESSAGE": "ConnectionError: attempt 3 fails", "RETRY_ATTEMPTS": "2",
+        "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts"}  # fmt: skip
+
+
+def test_failures_without_a_dead_letter_queue_are_kept(bus: NatsBus) -> None:
+    bus.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
+    bus.put_targets(
+        Rule="r",
+        Targets=[
+            {
+                "Id": "f",
+                "Arn": bus.register_function("s", Sink(always_fail=True)),
+                "RetryPolicy": {"MaximumRetryAttempts": 0},
+            }
+        ],
+    )
+    bus.start_router()
+    bus.start_deliverer()
+    bus.put_events(Entries=[ORDER])
+    wait_for(lambda: len(bus.dead_letters(UNDELIVERABLE)) == 1)
+
+
+def test_rule_changes_reach_a_running_router(bus: NatsBus) -> None:
+    sink = Sink()
+    arn = bus.register_function("s", sink)
+    bus.start_router()
+    bus.start_deliverer()
+
+    def delivered_after_change(entry: dict[str, Any]) -> str:
+        """Put the event until the router has the change (then it is delivered)."""
+        deadline = time.monotonic() + 20
+        while True:
+            (out,) = bus.put_events(Entries=[entry])["Entries"]
+            wait_until = time.monotonic() + 0.3
+            while time.monotonic() < wait_until:
+                if out["EventId"] in {e["id"] for e in sink.got}:
+                    return str(out["EventId"])
+                time.sleep(0.02)
+            assert time.monotonic() < deadline, "the rule change never reached the router"
+
+    bus.put_rule(Name="r", EventPattern='{"source": ["other"]}')
+    bus.put_targets(Rule="r", Targets=[{"Id": "f", "Arn": arn}])
+    delivered_after_change({**ORDER, "Source": "other"})
+    (unmatched,) = bus.put_events(Entries=[ORDER])["Entries"]  # the rule wants "other"
+    bus.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
+    delivered_after_change(ORDER)
+    bus.disable_rule(Name="r")
+    # the bucket's changes arrive in order: once the probe rule works, r is disabled
+    bus.put_rule(Name="probe", EventPattern='{"source": ["probe"]}')
+    bus.put_targets(Rule="probe", Targets=[{"Id": "f", "Arn": arn}])
+    delivered_after_change({**ORDER, "Source": "probe"})
+    (disabled,) = bus.put_events(Entries=[ORDER])["Entries"]
+    delivered_after_change({**ORDER, "Source": "probe"})  # routed after the one before
+    ids = {e["id"] for e in sink.got}
+    assert unmatched["EventId"] not in ids and disabled["EventId"] not in ids
+    assert bus.describe_rule(Name="r")["State"] == "DISABLED"
+    with pytest.raises(ValidationException, match="has targets"):
+        bus.delete_rule(Name="r")
+    with pytest.raises(ValidationException, match="NATS backend"):
+        bus.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:0:q"}])
+
+
+def test_sigkilled_router_loses_no_event(bus: NatsBus, nats_node: Node) -> None:
+    sink = Sink()
+    bus.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
+    bus.put_targets(Rule="r", Targets=[{"Id": "f", "Arn": bus.register_function("s", sink)}])
+    bus.start_deliverer()  # routers run in processes of their own
+
+    def router() -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fastbridge.nats", "router", "--servers", nats_node.url],
+            stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert proc.stdout is not None and "running" in proc.stdout.readline()
+        return proc
+
+    first = router()
+    ids = []
+    for _ in range(60):
+        ids += [e["EventId"] for e in bus.put_events(Entries=[ORDER] * 10)["Entries"]]
+    wait_for(lambda: len(sink.got) > 50)
+    os.kill(first.pid, signal.SIGKILL)  # mid-flight: events are still being routed
+    first.wait(10)
+    for _ in range(20):
+        ids += [e["EventId"] for e in bus.put_events(Entries=[ORDER] * 10)["Entries"]]
+    second = router()
+    try:
+        # the killed router's unacknowledged events come back after ack_wait (10 s)
+        wait_for(lambda: set(ids) <= {e["id"] for e in sink.got}, timeout=90,
+                 what=lambda: f"{len(set(ids) - {e['id'] for e in sink.got})} not delivered")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(20)
+    counts = Counter(e["id"] for e in sink.got)
+    print(f"{len(ids)} events, {sum(c - 1 for c in counts.values())} delivered twice")
