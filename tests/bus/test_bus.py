@@ -444,3 +444,66 @@ def test_retry_policy_ranges_are_checked_like_aws(bus: EventBridge) -> None:
         "failed to satisfy constraint: Member must have value greater than or equal to 60"
     )
     assert bus.list_targets_by_rule(Rule="r")["Targets"] == []
+
+
+def test_detail_with_lone_surrogate_escape_is_malformed(bus: EventBridge) -> None:
+    # Found by fuzz/python/fuzz_transform.py: json (the fallback parser) accepted
+    # "\ud800", and storing or rendering the event then raised UnicodeEncodeError.
+    rule(bus, "r", {"source": ["shop"]})
+    for detail in ('{"a": "\\ud800"}', '{"a": "\\udc00", "n": 123456789012345678901234567890}'):
+        out = bus.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": detail}])
+        assert out["FailedEntryCount"] == 1
+        assert out["Entries"][0]["ErrorCode"] == "MalformedDetail"
+    pair = '{"a": "\\ud83d\\ude00"}'
+    ok = bus.put_events(Entries=[{"Source": "shop", "DetailType": "t", "Detail": pair}])
+    assert ok["FailedEntryCount"] == 0
+
+
+def test_lone_surrogates_and_deep_nesting_are_invalid_not_crashes(bus: EventBridge) -> None:
+    # Found by fuzz/python/fuzz_jackson.py and fuzz_wire.py: a lone surrogate in a pattern
+    # made the engine raise UnicodeEncodeError; TestEventPattern's Event and a Detail
+    # nested deeper than Python's json goes raised TypeError/RecursionError.
+    with pytest.raises(InvalidEventPatternException) as e:
+        bus.put_rule(Name="r", EventPattern='{"a": ["\ud800"]}')
+    assert e.value.message == (
+        "Event pattern is not valid. Reason: lone surrogate U+D800 at character 9"
+    )
+    for event in ['{"a": "\\ud800"}', "[" * 5000, "NaN", 5]:
+        with pytest.raises(ValidationException) as v:
+            bus.test_event_pattern(EventPattern='{"a": [1]}', Event=event)  # type: ignore[arg-type]
+        assert v.value.message == "Parameter Event is not valid."
+    out = bus.put_events(Entries=[{"Source": "s", "DetailType": "t", "Detail": "[" * 5000}])
+    assert out["Entries"][0]["ErrorCode"] == "MalformedDetail"
+
+
+def test_out_of_range_times_and_incomplete_tags_are_validation_errors(bus: EventBridge) -> None:
+    # Found by fuzz/python/fuzz_wire.py: a Time past year 9999 (or NaN, inf) raised
+    # OverflowError/ValueError, and a tag without Key or Value raised KeyError.
+    for t in [1e20, 253402300800, float("nan"), float("inf"), "1e400"]:
+        out = bus.put_events(
+            Entries=[{"Source": "s", "DetailType": "t", "Detail": "{}", "Time": t}]
+        )
+        assert out["Entries"][0]["ErrorCode"] == "InvalidArgument", t
+    with pytest.raises(ValidationException) as e:
+        bus.create_event_bus(Name="tagged", Tags=[{"Key": "k"}, {"Value": "v"}])
+    assert e.value.message == (
+        "2 validation errors detected: Value null at 'tags.1.member.value' failed to satisfy "
+        "constraint: Member must not be null; Value null at 'tags.2.member.key' failed to "
+        "satisfy constraint: Member must not be null"
+    )
+    assert [b["Name"] for b in bus.list_event_buses(NamePrefix="tagged")["EventBuses"]] == []
+
+
+def test_detail_number_beyond_a_double_is_malformed(bus: EventBridge) -> None:
+    # Found by fuzz/python/fuzz_transform.py: json (the fallback parser for big integers)
+    # read 1e400 as inf, which an InputPath then delivered as the non-JSON "Infinity".
+    for detail in ('{"n": 1e400}', '{"n": [-1e400], "big": 123456789012345678901234567890}'):
+        out = bus.put_events(Entries=[{"Source": "s", "DetailType": "t", "Detail": detail}])
+        assert out["Entries"][0]["ErrorCode"] == "MalformedDetail", detail
+    ok = '{"n": 1e-400, "big": 123456789012345678901234567890}'
+    assert (
+        bus.put_events(Entries=[{"Source": "s", "DetailType": "t", "Detail": ok}])[
+            "FailedEntryCount"
+        ]
+        == 0
+    )

@@ -855,3 +855,30 @@ def test_long_pattern_text_is_cut_in_the_location() -> None:
         f'[Source: (String)"{"x" * 500}"[truncated 100 chars]; line: 1, column: 257]'
     )
     bus.close()
+
+
+def test_pattern_text_jackson_edge_cases_found_by_fuzzing() -> None:
+    # fuzz/python/fuzz_jackson.py: only ASCII digits make a number ("０", "²" and "٣" are
+    # digits to str.isdigit), and nesting deeper than Python's recursion limit is read.
+    from fastbridge.bus.jackson import pattern_text_problem
+
+    assert pattern_text_problem('{"a": ０}') == (
+        f"Unexpected character ('０' (code 65296 / 0xff10)): expected a valid value {VALID}"
+        '\n at [Source: (String)"{"a": ０}"; line: 1, column: 7]'
+    )
+    assert pattern_text_problem('{"a": 1²}') == (
+        UNEXPECTED.format("'²' (code 178)", "comma to separate Object entries")
+        + '\n at [Source: (String)"{"a": 1²}"; line: 1, column: 8]'
+    )
+    deep = '{"a":' * 5000
+    assert pattern_text_problem(deep) == (
+        "Unexpected end-of-input within/between Object entries\n at "
+        f'[Source: (String)"{deep[:500]}"[truncated {len(deep) - 500} chars]; line: 1, '
+        f"column: {len(deep) + 1}]"
+    )
+    assert pattern_text_problem('{"a":' + "[" * 5000 + "]" * 5000 + "}") is None
+    bus = EventBridge.memory(start=False, account=ACCOUNT, clock=FakeClock(T0))
+    with pytest.raises(BusError) as info:
+        bus.put_rule(Name="r", EventPattern='{"a": ０}')
+    assert info.value.message.startswith("Event pattern is not valid. Reason: Unexpected character")
+    bus.close()

@@ -341,3 +341,63 @@ def test_per_client_concurrency_is_bounded(server: Server) -> None:
         "Rate exceeded",
     )
     assert [r[0] for r in results] == [200] * 4
+
+
+def test_wrong_json_types_get_aws_errors_not_500() -> None:
+    # Found by fuzz/python/fuzz_wire.py: members of the wrong JSON type, NaN, a lone
+    # surrogate escape or a deeply nested body reached the bus and answered 500.
+    import io
+
+    from fastbridge.serve.app import EventsApp
+
+    bus = EventBridge.memory(start=False)
+    app = EventsApp(bus, verifier=None)
+
+    def call(target: str, body: bytes) -> tuple[str, dict[str, Any]]:
+        got: list[str] = []
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "HTTP_X_AMZ_TARGET": "AWSEvents." + target,
+        }
+        data = b"".join(app(environ, lambda status, headers: got.append(status)))
+        return got[0], json.loads(data)
+
+    for target, body, message in [
+        (
+            "ListRules",
+            b'{"NamePrefix": ["x"]}',
+            "Parameter NamePrefix must be a string, not a list.",
+        ),
+        (
+            "PutEvents",
+            b'{"Entries": [1]}',
+            "Parameter Entries must be a list of objects, not a list.",
+        ),
+        (
+            "ListRules",
+            b'{"Limit": 1099511627776}',
+            "Parameter Limit must be an integer, not a number out of the 32-bit range.",
+        ),
+        (
+            "RemoveTargets",
+            b'{"Rule": "r", "Ids": [{}]}',
+            "Parameter Ids must be a list of strings, not a list.",
+        ),
+        ("ListRules", b'{"Limit": NaN}', "The request body is not valid JSON."),
+        ("ListEventBuses", b"[" * 5000, "The request body is not valid JSON."),
+        (
+            "DescribeRule",
+            b'{"Name": "\\ud800"}',
+            "The request body holds a lone surrogate escape (\\ud800-\\udfff), which is not text.",
+        ),
+    ]:
+        status, answer = call(target, body)
+        assert (status, answer) == (
+            "400 Bad Request",
+            {"__type": "SerializationException", "message": message},
+        ), body
+    assert call("ListRules", b'{"NamePrefix": null}')[0] == "200 OK"  # null: absent
+    bus.close()

@@ -556,3 +556,18 @@ def test_any_single_byte_change_to_body_fails(body: bytes, data: st.DataObject) 
     changed[index] ^= delta
     error = refused((method, path, query, headers, bytes(changed)))
     assert (error.code, error.message) == ("InvalidSignatureException", MISMATCH)
+
+
+def test_lone_surrogates_are_refused_not_crashes() -> None:
+    # Found while fuzzing (fuzz/python/fuzz_sigv4.py): a str with a lone surrogate, which
+    # WSGI's latin-1 strings never hold but a caller's may, raised UnicodeEncodeError.
+    _, (method, path, query, headers, body) = sign()
+    assert check((method, path, query, headers, body)) == AK
+    host = [(k, v + "\ud800" if k.lower() == "host" else v) for k, v in headers]
+    for request in [
+        (method, path, query, host, body),
+        (method, path + "\udc00", query, headers, body),
+        (method, path, "a=\ud800", headers, body),
+    ]:
+        e = refused(request)
+        assert (e.code, e.message) == ("InvalidSignatureException", MISMATCH)

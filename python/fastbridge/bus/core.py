@@ -233,6 +233,7 @@ class EventBridge:
         **_: Any,
     ) -> dict[str, Any]:
         check_name(Name, "Name", bus=True, limit=256)
+        _check_tags(Tags)
         with self._lock:
             if self.store.get("bus", Name) is not None:
                 raise ResourceAlreadyExistsException(f"Event bus {Name} already exists.")
@@ -413,6 +414,7 @@ class EventBridge:
         **_: Any,
     ) -> dict[str, Any]:
         check_name(Name, "Name")
+        _check_tags(Tags)
         bus = self.arns.bus_name(EventBusName)
         if EventPattern is None and ScheduleExpression is None:
             raise ValidationException(
@@ -633,6 +635,7 @@ class EventBridge:
         tags = list(tags)
         if not tags:
             return
+        _check_tags(tags)
         current = self.store.get("tags", arn) or {}
         current.update({t["Key"]: t["Value"] for t in tags})
         self.store.put("tags", arn, current)
@@ -1561,6 +1564,22 @@ class Queue:
 
     def __len__(self) -> int:
         return self._bus.store.queue_depth(self.name)
+
+
+def _check_tags(tags: Iterable[Mapping[str, str]]) -> None:
+    """Tag's Key and Value are required members (AWS's model): ValidationException."""
+    problems = [
+        f"Value null at 'tags.{i}.member.{field.lower()}' failed to satisfy constraint: "
+        "Member must not be null"
+        for i, t in enumerate(tags, start=1)
+        for field in ("Key", "Value")
+        if not isinstance(t, Mapping) or not isinstance(t.get(field), str)
+    ]
+    if problems:
+        n = len(problems)
+        raise ValidationException(
+            f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(problems)
+        )
 
 
 def pattern_error(pattern: Any) -> None:

@@ -37,13 +37,25 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or exponent; ``1e400`` overflows a double, which
+    orjson refuses and json would turn into ``inf`` (delivered as ``Infinity``)."""
+    value = float(text)
+    if abs(value) == float("inf"):
+        raise ValueError(f"{text} is out of the range of a double")
+    return value
+
+
 def loads(text: str | bytes) -> Any:
     """Parse JSON text (orjson; json for integers beyond 64 bits). NaN and
     Infinity are not JSON and raise ValueError, as any malformed text does."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        value = json.loads(text, parse_constant=_no_constant)
+        try:
+            value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        except RecursionError:
+            raise ValueError("the JSON text nests too deep") from None
     try:  # json lets a lone surrogate escape through ("\ud800"); it is not UTF-8
         json.dumps(value, ensure_ascii=False).encode()
     except UnicodeEncodeError:

@@ -57,6 +57,11 @@ def _identifier_start(c: str) -> bool:
     return c.isalpha() or c in "_$"
 
 
+def _digit(c: str | None) -> bool:
+    """An ASCII digit: all Jackson reads as one (``str.isdigit`` also takes ``０``, ``²``)."""
+    return c is not None and "0" <= c <= "9"
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -156,13 +161,11 @@ class _Parser:
     def value(self, c: str) -> None:
         if c == '"':
             self.string("a string value")
-        elif c == "{":
-            self.object()
-        elif c == "[":
-            self.array()
+        elif c in "{[":
+            self.nested(c)
         elif c in "tfn":
             self.literal({"t": "true", "f": "false", "n": "null"}[c])
-        elif c == "-" or c.isdigit():
+        elif c == "-" or _digit(c):
             self.number(c)
         elif c == "N":
             self.literal("NaN")
@@ -215,7 +218,7 @@ class _Parser:
 
     def digits(self) -> int:
         n = 0
-        while (c := self.peek()) is not None and c.isdigit():
+        while _digit(self.peek()):
             self.pos += 1
             n += 1
         return n
@@ -223,12 +226,12 @@ class _Parser:
     def number(self, first: str) -> None:
         if first == "-":
             c = self.take()
-            if c is None or not c.isdigit():
+            if c is None or not _digit(c):
                 raise self.bad_number(
                     c, "expected digit (0-9) to follow minus sign, for valid numeric value"
                 )
             first = c
-        if first == "0" and (c := self.peek()) is not None and c.isdigit():
+        if first == "0" and _digit(self.peek()):
             raise self.fail("Invalid numeric value: Leading zeroes not allowed")
         self.digits()
         if self.peek() == ".":
@@ -249,62 +252,84 @@ class _Parser:
             f"Unexpected close marker '{c}': expected '{expected}' (for {kind} starting at {where})"
         )
 
-    def object(self) -> None:
-        start = (self.pos - 1, self.row, self.row_start)
-        first = True
-        while True:
-            c = self.skip_ws()
-            if c is None:
-                where = self.location(*start)
-                raise self.eof(f": expected close marker for Object (start marker at {where})")
-            if first and c == "}":
-                return
-            if not first:
-                if c == "}":
-                    return
-                if c == "]":
-                    self.close(c, "}", start)
-                if c != ",":
-                    raise self.unexpected(c, "was expecting comma to separate Object entries")
-                c = self.skip_ws()
-                if c is None:
-                    raise self.eof(" within/between Object entries")
-            first = False
-            if c != '"':
-                raise self.unexpected(c, "was expecting double-quote to start field name")
-            self.string("a field name")
-            c = self.skip_ws()
-            if c is None:
-                raise self.eof(" within/between Object entries")
-            if c != ":":
-                raise self.unexpected(c, "was expecting a colon to separate field name and value")
-            c = self.skip_ws()
-            if c is None:
-                raise self.eof(" within/between Object entries")
-            self.value(c)
+    def nested(self, c: str) -> None:
+        """An object or array (``c``, its opening bracket, consumed) up to its end.
 
-    def array(self) -> None:
-        start = (self.pos - 1, self.row, self.row_start)
-        first = True
+        The open containers are kept on a list, not on Python's stack, so any nesting
+        depth is read without a RecursionError."""
+        stack: list[tuple[str, tuple[int, int, int]]] = []
         while True:
+            if c in "{[":
+                stack.append((c, (self.pos - 1, self.row, self.row_start)))
+                first = True
+            else:
+                self.value(c)
+                first = False
+            while True:  # on to the next value, closing the containers that end
+                kind, start = stack[-1]
+                if kind == "{":
+                    following = self.next_in_object(start, first)
+                else:
+                    following = self.next_in_array(start, first)
+                if following is not None:
+                    c = following
+                    break
+                stack.pop()
+                if not stack:
+                    return
+                first = False
+
+    def next_in_object(self, start: tuple[int, int, int], first: bool) -> str | None:
+        """Read up to a member's value and return its first character (consumed); None
+        when the object ends."""
+        c = self.skip_ws()
+        if c is None:
+            where = self.location(*start)
+            raise self.eof(f": expected close marker for Object (start marker at {where})")
+        if first and c == "}":
+            return None
+        if not first:
+            if c == "}":
+                return None
+            if c == "]":
+                self.close(c, "}", start)
+            if c != ",":
+                raise self.unexpected(c, "was expecting comma to separate Object entries")
             c = self.skip_ws()
             if c is None:
-                where = self.location(*start)
-                raise self.eof(f": expected close marker for Array (start marker at {where})")
-            if c == "]" and first:
-                return
-            if not first:
-                if c == "]":
-                    return
-                if c == "}":
-                    self.close(c, "]", start)
-                if c != ",":
-                    raise self.unexpected(c, "was expecting comma to separate Array entries")
-                c = self.skip_ws()
-                if c is None:
-                    raise self.eof(" within/between Array entries")
-            first = False
-            self.value(c)
+                raise self.eof(" within/between Object entries")
+        if c != '"':
+            raise self.unexpected(c, "was expecting double-quote to start field name")
+        self.string("a field name")
+        c = self.skip_ws()
+        if c is None:
+            raise self.eof(" within/between Object entries")
+        if c != ":":
+            raise self.unexpected(c, "was expecting a colon to separate field name and value")
+        c = self.skip_ws()
+        if c is None:
+            raise self.eof(" within/between Object entries")
+        return c
+
+    def next_in_array(self, start: tuple[int, int, int], first: bool) -> str | None:
+        """The first character (consumed) of the next element; None when the array ends."""
+        c = self.skip_ws()
+        if c is None:
+            where = self.location(*start)
+            raise self.eof(f": expected close marker for Array (start marker at {where})")
+        if c == "]" and first:
+            return None
+        if not first:
+            if c == "]":
+                return None
+            if c == "}":
+                self.close(c, "]", start)
+            if c != ",":
+                raise self.unexpected(c, "was expecting comma to separate Array entries")
+            c = self.skip_ws()
+            if c is None:
+                raise self.eof(" within/between Array entries")
+        return c
 
 
 def pattern_text_problem(text: str) -> str | None:
@@ -320,7 +345,7 @@ def pattern_text_problem(text: str) -> str | None:
                 return f"Filter is not an object\n at {parser.location()}"
             parser.value(c)
             return f"Filter is not an object\n at {parser.location()}"
-        parser.object()
+        parser.nested(c)
     except _Error as e:
         return str(e)
     return None

@@ -131,7 +131,10 @@ def parse_time(value: Any, field: str) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, timezone.utc)
+        try:  # NaN, infinities and seconds past year 9999 have no datetime
+            return datetime.fromtimestamp(value, timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            pass
     if isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):
@@ -144,7 +147,7 @@ def parse_time(value: Any, field: str) -> datetime:
             return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
         try:
             return datetime.fromtimestamp(float(value), timezone.utc)
-        except ValueError:
+        except (OverflowError, OSError, ValueError):
             pass
     raise ValidationException(
         f"Parameter {field} is not valid. Reason: {value!r} is not an RFC 3339 timestamp."

@@ -81,6 +81,7 @@ class EventsApp:
                  limits: Limits | None = None) -> None:  # fmt: skip
         self.bus, self.verifier, self.limits = bus, verifier, limits or Limits()
         self._methods: dict[str, tuple[Callable[..., Any], frozenset[str], tuple[str, ...]]] = {}
+        self._types: dict[str, dict[str, str]] = {}
         for op in OPERATIONS:
             method = getattr(bus, _snake(op))
             params = inspect.signature(method).parameters.values()
@@ -90,6 +91,8 @@ class EventsApp:
             accepted = frozenset() if takes_any else frozenset(p.name for p in named)
             required = tuple(p.name for p in named if p.default is inspect.Parameter.empty)
             self._methods[op] = (method, accepted, required)
+            # The annotations (text) of the parameters: what JSON types they take.
+            self._types[op] = {p.name: str(p.annotation) for p in named}
         self._lock = threading.Lock()
         self._in_flight: dict[str, int] = {}
 
@@ -174,16 +177,37 @@ class EventsApp:
                 f"The operation {op} is not supported by this server.",
             )
         try:
-            params = json.loads(body or b"{}")
-        except ValueError:
+            params = json.loads(body or b"{}", parse_constant=_not_json)
+        except (ValueError, RecursionError):
             raise _Reply(
                 400, "SerializationException", "The request body is not valid JSON."
             ) from None
+        try:
+            json.dumps(params, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise _Reply(
+                400,
+                "SerializationException",
+                "The request body holds a lone surrogate escape (\\ud800-\\udfff), "
+                "which is not text.",
+            ) from None
+        except RecursionError:
+            raise _Reply(400, "SerializationException", "The body nests too deep.") from None
         if not isinstance(params, dict):
             raise _Reply(400, "SerializationException", "The request body must be a JSON object.")
         method, accepted, required = entry
         if accepted:  # AWS ignores members it does not know
             params = {k: v for k, v in params.items() if k in accepted}
+        params = {k: v for k, v in params.items() if v is not None}  # null: an absent member
+        types = self._types[op]
+        for name, value in params.items():
+            expected = _type_problem(types.get(name), value)
+            if expected is not None:
+                raise _Reply(
+                    400,
+                    "SerializationException",
+                    f"Parameter {name} must be {expected}, not {_json_kind(value)}.",
+                )
         missing = [name for name in required if params.get(name) is None]
         if missing:
             problems = [
@@ -244,6 +268,55 @@ def _header(headers: list[tuple[str, str]], name: str) -> str | None:
         if key == name:
             return value
     return None
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _type_problem(annotation: str | None, value: Any) -> str | None:
+    """The JSON type a parameter annotated ``annotation`` (on the bus method) must have,
+    when ``value`` is not of it; None when it is (or the annotation says nothing)."""
+    kind = (annotation or "Any").replace(" | None", "")
+    if kind == "str":
+        return None if isinstance(value, str) else "a string"
+    if kind == "int":  # the model's Integer: 32 bits
+        ok = isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31
+        return None if ok else "an integer"
+    if kind == "bool":
+        return None if isinstance(value, bool) else "a boolean"
+    if kind.startswith("Sequence[") and kind.endswith("]"):
+        inner = kind[len("Sequence[") : -1]
+        if not isinstance(value, list):
+            return "a list"
+        for item in value:
+            problem = _type_problem(inner, item)
+            if problem is not None:  # "a string" -> "a list of strings"
+                noun, _, rest = problem.partition(" ")[2].partition(" ")
+                return f"a list of {noun}s {rest}".rstrip()
+        return None
+    if kind.startswith("Mapping["):
+        if not isinstance(value, dict):
+            return "an object"
+        if kind.endswith(", str]") and not all(isinstance(v, str) for v in value.values()):
+            return "an object of strings"
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int) and not -(2**31) <= value < 2**31:
+        return "a number out of the 32-bit range"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
 
 
 def _json_default(value: Any) -> Any:

@@ -249,6 +249,16 @@ def _fold(value: str) -> str:
     return " ".join(value.split())
 
 
+def _not_text(*texts: str) -> bool:
+    """Whether a string holds a lone surrogate, which has no UTF-8 form."""
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    return False
+
+
 def _header_lists(
     headers: Mapping[str, str] | Iterable[tuple[str, str]],
 ) -> dict[str, list[str]]:
@@ -327,6 +337,10 @@ class Verifier:
     ) -> str:
         """Return the access key id of a correctly signed request, else raise SignatureError."""
         found = _header_lists(headers)
+        if _not_text(method, path, query, *found, *(v for vs in found.values() for v in vs)):
+            # A lone surrogate (only a caller's str, never WSGI's latin-1) is no UTF-8 a
+            # client can have signed.
+            raise _invalid(SIGNATURE_MISMATCH)
         auth_values = found.get("authorization")
         query_auth = (
             any(unquote_to_bytes(name) == b"X-Amz-Algorithm" for name, _ in _query_pairs(query))
