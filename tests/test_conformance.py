@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import AWS_CASES, case_text, load_own_cases
+from corpus import AWS_CASES, case_text, load_own_cases
 
 import fastbridge
 
