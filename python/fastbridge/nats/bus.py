@@ -385,6 +385,7 @@ class _Router:
         self.machines: dict[str, fastbridge.Machine] = {}
         self.rules: dict[str, dict[str, dict[str, Any]]] = {}
         self.ready = asyncio.Event()
+        self.applied = 0  # the last revision of the rules bucket applied
 
     async def watch(self) -> None:
         """Keep one machine per bus in step with the rules bucket."""
@@ -411,6 +412,16 @@ class _Router:
                 rules[name] = doc
                 if doc["State"] != "DISABLED":
                     machine.add_rule(name, doc["EventPattern"])
+            self.applied = max(self.applied, entry.revision or 0)
+
+    async def caught_up(self) -> None:
+        """Wait until every rule change committed so far is applied, so an
+        event routed now sees every rule that was in place when it was put
+        (a client's own put_rule, then put_events, always works as on SQLite)."""
+        info = await self.bus.js.stream_info(f"KV_{self.bus.prefix}_RULES")
+        deadline = time.monotonic() + 10
+        while self.applied < info.state.last_seq and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
 
     async def run(self) -> None:
         bus = self.bus
@@ -422,6 +433,8 @@ class _Router:
         try:
             while not bus._stopping.is_set():
                 msgs = await _fetch(sub, 64)
+                if msgs:
+                    await self.caught_up()
                 for msg in msgs:
                     try:
                         await self.route(msg)
