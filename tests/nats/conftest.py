@@ -1,5 +1,6 @@
-"""Real nats-server processes for the JetStream tests: started by the tests on
-free loopback ports, each with its own store directory, stopped by PID.
+"""Real nats-server processes for the JetStream tests (fastbridge.nats.local):
+started by the tests on free loopback ports, each with its own store
+directory, stopped by PID.
 
 nats-server comes from Debian (`make install` fetches it when missing); where
 it cannot be found the tests are skipped with that reason.
@@ -7,76 +8,12 @@ it cannot be found the tests are skipped with that reason.
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-NATS_SERVER = shutil.which("nats-server") or (
-    "/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None
-)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Node:
-    """One nats-server process with JetStream."""
-
-    name: str
-    store: Path
-    port: int = field(default_factory=free_port)
-    cluster_port: int | None = None
-    routes: list[int] = field(default_factory=list)
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
-
-    def start(self) -> Node:
-        assert NATS_SERVER is not None
-        args = [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd",
-                str(self.store), "--server_name", self.name]  # fmt: skip
-        if self.cluster_port is not None:
-            routes = ",".join(f"nats://127.0.0.1:{p}" for p in self.routes)
-            args += ["--cluster_name", "fb", "--cluster",
-                     f"nats://127.0.0.1:{self.cluster_port}", "--routes", routes]  # fmt: skip
-        log = open(self.store.parent / f"{self.name}.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"nats-server {self.name} exited; see its log"
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.05)
-        raise TimeoutError(f"nats-server {self.name} did not listen on {self.port}")
-
-    def kill(self) -> None:
-        """SIGKILL: no goodbye to the cluster, no flush."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+from fastbridge.nats.local import NATS_SERVER, Node, cluster
 
 
 @pytest.fixture
@@ -92,12 +29,7 @@ def nats_node(tmp_path: Path) -> Iterator[Node]:
 def nats_cluster(tmp_path: Path) -> Iterator[list[Node]]:
     if NATS_SERVER is None:
         pytest.skip("nats-server is not installed (make install fetches it from Debian)")
-    cluster_ports = [free_port() for _ in range(3)]
-    nodes = [
-        Node(f"n{i + 1}", tmp_path / f"n{i + 1}", cluster_port=cluster_ports[i],
-             routes=[p for j, p in enumerate(cluster_ports) if j != i])
-        for i in range(3)
-    ]  # fmt: skip
+    nodes = cluster(tmp_path)
     for node in nodes:
         node.start()
     yield nodes

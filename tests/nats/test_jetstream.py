@@ -26,7 +26,7 @@ import pytest
 from nats.js.api import ConsumerConfig, StreamConfig
 
 if TYPE_CHECKING:
-    from tests.nats.conftest import Node
+    from fastbridge.nats.local import Node
 
 
 def run(coro: Callable[[], Awaitable[Any]]) -> Any:

@@ -23,7 +23,7 @@ from fastbridge.bus import ValidationException
 from fastbridge.nats import UNDELIVERABLE, NatsBus
 
 if TYPE_CHECKING:
-    from tests.nats.conftest import Node
+    from fastbridge.nats.local import Node
 
 ORDER = {"Source": "shop", "DetailType": "Order", "Detail": '{"total": 250}'}
 
