@@ -202,10 +202,59 @@ def test_sigkilled_router_loses_no_event(bus: NatsBus, nats_node: Node) -> None:
     second = router()
     try:
         # the killed router's unacknowledged events come back after ack_wait (10 s)
-        wait_for(lambda: set(ids) <= {e["id"] for e in sink.got}, timeout=90,
-                 what=lambda: f"{len(set(ids) - {e['id'] for e in sink.got})} not delivered")
+        wait_for(
+            lambda: set(ids) <= {e["id"] for e in sink.got},
+            timeout=90,
+            what=lambda: f"{len(set(ids) - {e['id'] for e in sink.got})} not delivered",
+        )
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(20)
     counts = Counter(e["id"] for e in sink.got)
     print(f"{len(ids)} events, {sum(c - 1 for c in counts.values())} delivered twice")
+
+
+def test_sigkilled_deliverer_loses_no_event(nats_node: Node, tmp_path: Path) -> None:
+    """Deliverers in processes of their own write a log group; one is killed
+    mid-flight and its unacknowledged deliveries reach the next one."""
+    bus = NatsBus(nats_node.url, log_dir=tmp_path / "unused")
+    bus.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
+    bus.put_targets(Rule="r", Targets=[{"Id": "l", "Arn": bus.arns.log_group("out")}])
+    bus.start_router()
+    log = tmp_path / "logs" / "out.jsonl"
+
+    def deliverer() -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fastbridge.nats", "deliver", "--servers", nats_node.url,
+             "--log-dir", str(tmp_path / "logs"), "--ack-wait", "3"],
+            stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert proc.stdout is not None and "running" in proc.stdout.readline()
+        return proc
+
+    def delivered() -> list[str]:
+        if not log.exists():
+            return []
+        return [json.loads(line)["id"] for line in log.read_text().split("\n")[:-1] if line]
+
+    try:
+        first = deliverer()
+        ids = []
+        for _ in range(60):
+            ids += [e["EventId"] for e in bus.put_events(Entries=[ORDER] * 10)["Entries"]]
+        wait_for(lambda: len(delivered()) > 50)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+        second = deliverer()
+        try:
+            wait_for(
+                lambda: set(ids) <= set(delivered()),
+                timeout=90,
+                what=lambda: f"{len(set(ids) - set(delivered()))} not delivered",
+            )
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(20)
+        counts = Counter(delivered())
+        print(f"{len(ids)} events, {sum(c - 1 for c in counts.values())} delivered twice")
+    finally:
+        bus.close()

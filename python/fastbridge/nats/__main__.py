@@ -29,8 +29,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", required=True, help="NATS URL(s), comma-separated")
     parser.add_argument("--prefix", default="FB")
     parser.add_argument("--log-dir", default="fastbridge-logs")
+    parser.add_argument(
+        "--ack-wait",
+        type=float,
+        default=60.0,
+        help="seconds a delivery may take before another deliverer gets it",
+    )
     args = parser.parse_args(argv)
-    bus = NatsBus(args.servers.split(","), prefix=args.prefix, log_dir=args.log_dir)
+    bus = NatsBus(
+        args.servers.split(","), prefix=args.prefix, log_dir=args.log_dir, ack_wait=args.ack_wait
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if args.role == "router":

@@ -107,12 +107,16 @@ class NatsBus:
         retry_cap: float = 300.0,
         log_dir: str | Path = "fastbridge-logs",
         http_timeout: float = 5.0,
+        ack_wait: float = 60.0,
     ) -> None:
         self.arns = Arns(account, region)
         self.account, self.region = account, region
         self.prefix, self.p = prefix, prefix.lower()
         self.replicas = replicas
         self.retry_base, self.retry_cap = retry_base, retry_cap
+        # How long a delivery may take before JetStream hands it to another
+        # deliverer (the deliverer that had it is presumed dead).
+        self.ack_wait = ack_wait
         self.targets = LocalTargets(Path(log_dir), http_timeout)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fastbridge-nats",
@@ -491,7 +495,9 @@ class _Deliverer:
             f"{bus.p}.deliver.>",
             durable="deliver",
             stream=bus._stream("DELIVER"),
-            config=ConsumerConfig(ack_wait=60, max_deliver=MAX_DELIVER, max_ack_pending=1024),
+            config=ConsumerConfig(
+                ack_wait=bus.ack_wait, max_deliver=MAX_DELIVER, max_ack_pending=1024
+            ),
         )
         while not bus._stopping.is_set():
             msgs = await _fetch(sub, 16)
