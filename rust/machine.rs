@@ -29,10 +29,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub struct Snapshot {
     pub(crate) trie: Arc<PathTrie>,
     pub(crate) segments: Vec<Arc<Segment>>,
-    pub(crate) slot_base: Vec<u32>,
-    pub(crate) sub_base: Vec<u32>,
-    pub(crate) total_slots: usize,
-    pub(crate) total_subs: usize,
+    /// Per segment: the first global id of its conditions.
+    pub(crate) cond_base: Vec<u32>,
+    pub(crate) total_conds: usize,
+    /// By field id: some segment has a lazy condition on it, so its leaves
+    /// are kept during the scan.
+    pub(crate) collect: Vec<bool>,
     pub(crate) config: Arc<Config>,
 }
 
@@ -416,22 +418,25 @@ impl Writer {
             self.trie_dirty = false;
         }
         let trie = self.trie.clone();
-        let mut slot_base = Vec::with_capacity(self.segments.len());
-        let mut sub_base = Vec::with_capacity(self.segments.len());
-        let (mut slots, mut subs) = (0usize, 0usize);
+        let mut cond_base = Vec::with_capacity(self.segments.len());
+        let mut conds = 0usize;
+        let mut collect = Vec::new();
         for s in &self.segments {
-            slot_base.push(slots as u32);
-            sub_base.push(subs as u32);
-            slots += s.segment.slot_sub.len();
-            subs += s.segment.subs.len();
+            cond_base.push(conds as u32);
+            conds += s.segment.conds as usize;
+            for &(f, _) in &s.segment.lazy_matchers {
+                if collect.len() <= f as usize {
+                    collect.resize(f as usize + 1, false);
+                }
+                collect[f as usize] = true;
+            }
         }
         Snapshot {
             trie,
             segments: self.segments.iter().map(|s| s.segment.clone()).collect(),
-            slot_base,
-            sub_base,
-            total_slots: slots,
-            total_subs: subs,
+            cond_base,
+            total_conds: conds,
+            collect,
             config: config.clone(),
         }
     }
