@@ -1,48 +1,37 @@
 //! The anchor index: every sub-pattern with a positive field is filed under
 //! exactly one of its conditions, its *anchor* — the most selective one by
-//! [`conditions::score`](crate::conditions::score). A sub-pattern is looked
-//! at for an event only when its anchor held for some leaf; its other
-//! conditions are then checked against the conditions that held. So the
-//! work for an event follows the anchors that fire and the sub-patterns
+//! [`Conditions::score`](crate::conditions::Conditions::score). A sub-pattern
+//! is looked at for an event only when its anchor held for some leaf; its
+//! other conditions are then checked against the conditions that held. So
+//! the work for an event follows the anchors that fire and the sub-patterns
 //! filed under them, not every sub-pattern that shares a common value.
 //!
-//! Each condition's candidates are stored contiguously, with their other
-//! conditions inline, most selective first, so checking the candidates of
-//! one anchor reads one run of memory and usually stops at the first
-//! condition that did not hold.
+//! Under each anchor, sub-patterns are grouped by the first condition they
+//! would check next (their *key*): one check of the key rules a whole group
+//! in or out — a tenant's hundred rules under its `account` anchor fall into
+//! a few groups by `source`. Each anchor's groups are stored contiguously,
+//! with every candidate's remaining conditions inline, so checking one
+//! anchor reads one run of memory.
 
 /// Flag in a record's length word: the sub-pattern has `exists: false` fields.
 const HAS_ABSENT: u32 = 1 << 31;
-/// Flag on another condition: it is lazy (evaluated on demand, see `segment.rs`).
+/// Flag on a condition: it is lazy (evaluated on demand, see `segment.rs`).
 const LAZY: u32 = 1 << 31;
+/// Group key of sub-patterns with no condition besides their anchor.
+const NO_KEY: u32 = u32::MAX;
 
 /// Sub-patterns by anchor condition.
 #[derive(Debug, Default)]
 pub struct Anchors {
-    /// Condition `c`'s records are `records[start[c]..start[c + 1]]`.
+    /// Condition `c`'s groups are `words[start[c]..start[c + 1]]`.
     start: Vec<u32>,
-    /// Per sub-pattern: `[sub, others | HAS_ABSENT?, other conditions | LAZY?...]`.
-    records: Vec<u32>,
+    /// Per group: `[key | LAZY?, words of its records]`, then its records;
+    /// per record: `[sub, others | HAS_ABSENT?, other conditions | LAZY?...]`,
+    /// the key not repeated.
+    words: Vec<u32>,
 }
 
-/// A sub-pattern filed under an anchor that held.
-#[derive(Debug, Clone, Copy)]
-pub struct Candidate<'a> {
-    pub sub: u32,
-    pub has_absent: bool,
-    /// Its conditions other than the anchor, in the order to check them.
-    others: &'a [u32],
-}
-
-impl<'a> Candidate<'a> {
-    /// Its conditions other than the anchor, in the order to check them.
-    #[inline]
-    pub fn others(&self) -> impl Iterator<Item = Other> + 'a {
-        self.others.iter().map(|&o| Other { cond: o & !LAZY, lazy: o & LAZY != 0 })
-    }
-}
-
-/// A condition of a candidate other than its anchor.
+/// A condition other than the anchor, as stored for checking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Other {
     pub cond: u32,
@@ -50,8 +39,19 @@ pub struct Other {
     pub lazy: bool,
 }
 
-/// One sub-pattern to file: its anchor and its other conditions (in the
-/// order they should be checked).
+impl Other {
+    fn word(self) -> u32 {
+        self.cond | if self.lazy { LAZY } else { 0 }
+    }
+
+    #[inline]
+    fn from_word(w: u32) -> Other {
+        Other { cond: w & !LAZY, lazy: w & LAZY != 0 }
+    }
+}
+
+/// One sub-pattern to file: its anchor and its other conditions, in the
+/// order they should be checked (the first one becomes its group key).
 pub struct Entry {
     pub anchor: u32,
     pub sub: u32,
@@ -59,38 +59,101 @@ pub struct Entry {
     pub others: Vec<Other>,
 }
 
-impl Anchors {
-    /// Files `entries` under their anchors; `conds` is the number of conditions.
-    pub fn build(conds: usize, mut entries: Vec<Entry>) -> Anchors {
-        entries.sort_by_key(|e| e.anchor);
-        let mut start = Vec::with_capacity(conds + 1);
-        let mut records = Vec::with_capacity(entries.iter().map(|e| 2 + e.others.len()).sum());
-        let mut next = entries.iter().peekable();
-        for c in 0..conds as u32 {
-            start.push(records.len() as u32);
-            while let Some(e) = next.next_if(|e| e.anchor == c) {
-                records.push(e.sub);
-                records.push(e.others.len() as u32 | if e.has_absent { HAS_ABSENT } else { 0 });
-                records.extend(e.others.iter().map(|o| o.cond | if o.lazy { LAZY } else { 0 }));
-            }
-        }
-        start.push(records.len() as u32);
-        Anchors { start, records }
-    }
-
-    /// The sub-patterns anchored on condition `cond`.
-    #[inline]
-    pub fn candidates(&self, cond: u32) -> Candidates<'_> {
-        let c = cond as usize;
-        let run = match (self.start.get(c), self.start.get(c + 1)) {
-            (Some(&a), Some(&b)) => &self.records[a as usize..b as usize],
-            _ => &[],
-        };
-        Candidates { run }
+impl Entry {
+    fn key(&self) -> u32 {
+        self.others.first().map_or(NO_KEY, |o| o.word())
     }
 }
 
-/// Iterator over one anchor's records.
+impl Anchors {
+    /// Files `entries` under their anchors; `conds` is the number of conditions.
+    pub fn build(conds: usize, mut entries: Vec<Entry>) -> Anchors {
+        entries.sort_by_key(|e| (e.anchor, e.key()));
+        let mut start = Vec::with_capacity(conds + 1);
+        let mut words = Vec::with_capacity(entries.iter().map(|e| 3 + e.others.len()).sum());
+        let mut next = entries.iter().peekable();
+        for c in 0..conds as u32 {
+            start.push(words.len() as u32);
+            while let Some(first) = next.next_if(|e| e.anchor == c) {
+                let key = first.key();
+                words.push(key);
+                let size_at = words.len();
+                words.push(0);
+                let mut record = |e: &Entry| {
+                    let rest = e.others.get(1..).unwrap_or(&[]);
+                    words.push(e.sub);
+                    words.push(rest.len() as u32 | if e.has_absent { HAS_ABSENT } else { 0 });
+                    words.extend(rest.iter().map(|o| o.word()));
+                };
+                record(first);
+                while let Some(e) = next.next_if(|e| e.anchor == c && e.key() == key) {
+                    record(e);
+                }
+                words[size_at] = (words.len() - size_at - 1) as u32;
+            }
+        }
+        start.push(words.len() as u32);
+        Anchors { start, words }
+    }
+
+    /// The groups of sub-patterns anchored on condition `cond`.
+    #[inline]
+    pub fn groups(&self, cond: u32) -> Groups<'_> {
+        let c = cond as usize;
+        let run = match (self.start.get(c), self.start.get(c + 1)) {
+            (Some(&a), Some(&b)) => self.words.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        };
+        Groups { run }
+    }
+}
+
+/// Iterator over one anchor's groups.
+pub struct Groups<'a> {
+    run: &'a [u32],
+}
+
+/// Sub-patterns under one anchor that check the same condition first.
+pub struct Group<'a> {
+    /// The condition they all need besides the anchor, if any.
+    pub key: Option<Other>,
+    pub candidates: Candidates<'a>,
+}
+
+impl<'a> Iterator for Groups<'a> {
+    type Item = Group<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Group<'a>> {
+        let [key, size, rest @ ..] = self.run else {
+            return None;
+        };
+        let (records, tail) = rest.split_at((*size as usize).min(rest.len()));
+        self.run = tail;
+        let key = (*key != NO_KEY).then(|| Other::from_word(*key));
+        Some(Group { key, candidates: Candidates { run: records } })
+    }
+}
+
+/// A sub-pattern filed under an anchor that held.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    pub sub: u32,
+    pub has_absent: bool,
+    /// Its conditions besides the anchor and its group's key.
+    others: &'a [u32],
+}
+
+impl<'a> Candidate<'a> {
+    /// Its conditions besides the anchor and its group's key, in the order
+    /// to check them.
+    #[inline]
+    pub fn others(&self) -> impl Iterator<Item = Other> + 'a {
+        self.others.iter().map(|&w| Other::from_word(w))
+    }
+}
+
+/// Iterator over one group's records.
 pub struct Candidates<'a> {
     run: &'a [u32],
 }
@@ -122,22 +185,36 @@ mod tests {
         Other { cond, lazy: true }
     }
 
+    type Seen = Vec<(Option<Other>, Vec<(u32, bool, Vec<Other>)>)>;
+
+    fn seen(a: &Anchors, c: u32) -> Seen {
+        a.groups(c)
+            .map(|g| {
+                let cands = g.candidates.map(|x| (x.sub, x.has_absent, x.others().collect()));
+                (g.key, cands.collect())
+            })
+            .collect()
+    }
+
     #[test]
-    fn filed_by_anchor() {
+    fn filed_by_anchor_and_key() {
         let entries = vec![
             Entry { anchor: 2, sub: 0, has_absent: false, others: vec![eager(0), lazy(1)] },
             Entry { anchor: 0, sub: 1, has_absent: true, others: vec![] },
             Entry { anchor: 2, sub: 2, has_absent: false, others: vec![eager(3)] },
+            Entry { anchor: 2, sub: 3, has_absent: false, others: vec![eager(0)] },
         ];
         let a = Anchors::build(4, entries);
-        let subs =
-            |c| a.candidates(c).map(|x| (x.sub, x.has_absent, x.others().collect())).collect();
-        let s0: Vec<_> = subs(0);
-        assert_eq!(s0, vec![(1, true, vec![])]);
-        assert!(a.candidates(1).next().is_none());
-        let s2: Vec<_> = subs(2);
-        assert_eq!(s2, vec![(0, false, vec![eager(0), lazy(1)]), (2, false, vec![eager(3)])]);
-        assert!(a.candidates(3).next().is_none());
-        assert!(a.candidates(99).next().is_none());
+        assert_eq!(seen(&a, 0), vec![(None, vec![(1, true, vec![])])]);
+        assert!(seen(&a, 1).is_empty());
+        assert_eq!(
+            seen(&a, 2),
+            vec![
+                (Some(eager(0)), vec![(0, false, vec![lazy(1)]), (3, false, vec![])]),
+                (Some(eager(3)), vec![(2, false, vec![])]),
+            ]
+        );
+        assert!(seen(&a, 3).is_empty());
+        assert!(seen(&a, 99).is_empty());
     }
 }

@@ -10,7 +10,8 @@
 
 use crate::paths::FieldId;
 use crate::pattern::Predicate;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
+use std::hash::BuildHasher;
 
 /// Assigns dense ids to distinct conditions, counts how many slots state
 /// each, and how many distinct values the conditions name per field.
@@ -19,8 +20,9 @@ pub struct Conditions {
     ids: FxHashMap<Box<[u8]>, u32>,
     /// Per condition: how many slots state it.
     pub shared_by: Vec<u32>,
-    /// Distinct `(field, value predicate)` pairs, and their count per field.
-    values: FxHashSet<Box<[u8]>>,
+    /// Hashes of distinct `(field, value predicate)` pairs, and their count
+    /// per field. Only an estimate rests on these, so a hash will do.
+    values: FxHashSet<u64>,
     distinct: FxHashMap<FieldId, u32>,
     buf: Vec<u8>,
 }
@@ -42,7 +44,7 @@ impl Conditions {
             self.buf.clear();
             self.buf.extend_from_slice(&field.to_le_bytes());
             encode(p, &mut self.buf);
-            if self.values.insert(self.buf.as_slice().into()) {
+            if self.values.insert(FxBuildHasher.hash_one(self.buf.as_slice())) {
                 *self.distinct.entry(field).or_default() += 1;
             }
         }

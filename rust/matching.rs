@@ -10,6 +10,7 @@
 //! conditions that hold and the candidates of the anchors among them;
 //! nothing loops over all rules, nor over every rule sharing a common value.
 
+use crate::anchors::Other;
 use crate::error::{EventError, EventErrorKind};
 use crate::machine::Snapshot;
 use crate::paths::FieldId;
@@ -166,6 +167,17 @@ impl Scratch {
         self.leaves.push(Kept { field, kind, start, len: text.len() as u32, cid });
     }
 
+    /// Did condition `other` of segment `seg` (global ids from `base`) hold
+    /// in this event?
+    #[inline]
+    fn holds(&mut self, seg: &Segment, base: u32, other: Other) -> bool {
+        if other.lazy {
+            self.holds_lazy(seg, base, other.cond)
+        } else {
+            self.held(base + other.cond)
+        }
+    }
+
     /// Did lazy condition `cond` of segment `seg` (global ids from `base`)
     /// hold? It is evaluated here, once per event, over the kept leaves of
     /// its field; its hits are recorded like those of eager conditions.
@@ -263,22 +275,28 @@ impl Snapshot {
             let seg = &self.segments[si];
             let base = self.cond_base[si];
             let anchor_arrayed = sc.cond_state[(base + cond) as usize] & ARRAYED;
-            'candidates: for cand in seg.anchors.candidates(cond) {
-                let mut arrayed = anchor_arrayed;
-                for other in cand.others() {
-                    let g = base + other.cond;
-                    let held =
-                        if other.lazy { sc.holds_lazy(seg, base, other.cond) } else { sc.held(g) };
-                    if !held {
-                        continue 'candidates;
+            for group in seg.anchors.groups(cond) {
+                let mut group_arrayed = anchor_arrayed;
+                if let Some(key) = group.key {
+                    if !sc.holds(seg, base, key) {
+                        continue;
                     }
-                    arrayed |= sc.cond_state[g as usize] & ARRAYED;
+                    group_arrayed |= sc.cond_state[(base + key.cond) as usize] & ARRAYED;
                 }
-                if arrayed == 0 && !cand.has_absent {
-                    let info = &seg.subs[cand.sub as usize];
-                    names.push(seg.patterns[info.pattern as usize].1.clone());
-                } else {
-                    checks.push((si, cand.sub as usize));
+                'candidates: for cand in group.candidates {
+                    let mut arrayed = group_arrayed;
+                    for other in cand.others() {
+                        if !sc.holds(seg, base, other) {
+                            continue 'candidates;
+                        }
+                        arrayed |= sc.cond_state[(base + other.cond) as usize] & ARRAYED;
+                    }
+                    if arrayed == 0 && !cand.has_absent {
+                        let info = &seg.subs[cand.sub as usize];
+                        names.push(seg.patterns[info.pattern as usize].1.clone());
+                    } else {
+                        checks.push((si, cand.sub as usize));
+                    }
                 }
             }
         }
