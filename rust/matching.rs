@@ -23,6 +23,9 @@ use std::sync::Arc;
 /// an array. The other bits are the epoch of the event it last held in.
 const ARRAYED: u32 = 1 << 31;
 
+/// Steps `search` takes to pick a leaf for one slot: enter, try, complete.
+const ONE_SLOT_STEPS: usize = 3;
+
 /// Array contexts of the leaves of one event, interned on demand: id 0 is
 /// "in no array"; other ids name a span of `arena`.
 #[derive(Default)]
@@ -269,29 +272,38 @@ impl Snapshot {
         let mut names: Vec<Arc<str>> = Vec::new();
         // `(segment, sub-pattern)` of candidates that need the consistency search.
         let mut checks: Vec<(usize, usize)> = Vec::new();
+        let one_slot_ok = self.config.max_consistency_steps >= ONE_SLOT_STEPS;
         let fired = std::mem::take(&mut sc.fired);
         for &(si, cond) in &fired {
             let si = si as usize;
             let seg = &self.segments[si];
             let base = self.cond_base[si];
-            let anchor_arrayed = sc.cond_state[(base + cond) as usize] & ARRAYED;
+            // How many of a candidate's conditions held for a leaf inside an
+            // array: with no `exists: false` and at most one such condition,
+            // no two chosen leaves can disagree on an array index, so the
+            // consistency search would succeed — in `ONE_SLOT_STEPS` steps,
+            // so only a budget that allows them skips it (the answer, or
+            // `too_complex` under a tiny budget, stays the search's).
+            let arrayed =
+                |sc: &Scratch, c: u32| (sc.cond_state[(base + c) as usize] & ARRAYED != 0) as u32;
+            let anchor_arrayed = arrayed(sc, cond);
             for group in seg.anchors.groups(cond) {
                 let mut group_arrayed = anchor_arrayed;
                 if let Some(key) = group.key {
                     if !sc.holds(seg, base, key) {
                         continue;
                     }
-                    group_arrayed |= sc.cond_state[(base + key.cond) as usize] & ARRAYED;
+                    group_arrayed += arrayed(sc, key.cond);
                 }
                 'candidates: for cand in group.candidates {
-                    let mut arrayed = group_arrayed;
+                    let mut in_arrays = group_arrayed;
                     for other in cand.others() {
                         if !sc.holds(seg, base, other) {
                             continue 'candidates;
                         }
-                        arrayed |= sc.cond_state[(base + other.cond) as usize] & ARRAYED;
+                        in_arrays += arrayed(sc, other.cond);
                     }
-                    if arrayed == 0 && !cand.has_absent {
+                    if (in_arrays == 0 || in_arrays == 1 && one_slot_ok) && !cand.has_absent {
                         let info = &seg.subs[cand.sub as usize];
                         names.push(seg.patterns[info.pattern as usize].1.clone());
                     } else {

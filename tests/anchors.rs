@@ -292,3 +292,20 @@ fn shared_machine_equals_each_rule_alone() {
         assert_eq!(names(&m, &e), expected, "{}", e);
     }
 }
+
+#[test]
+fn one_arrayed_condition_needs_no_search_but_keeps_the_budget() {
+    let rule = r#"{"a": ["1"], "x": {"b": ["2"], "c": [{"exists": true}]}}"#;
+    let one = r#"{"a": "1", "x": [{"b": "2"}, {"b": "3"}], "x.c": 0}"#;
+    let two = r#"{"a": "1", "x": [{"b": "2"}, {"c": 0}]}"#;
+    let m = Machine::default();
+    m.add_rule("r", rule).unwrap();
+    assert_eq!(names(&m, one), ["r"]);
+    // Two conditions held inside the same array, in different elements.
+    assert!(names(&m, two).is_empty());
+    // Under a budget too small for even a one-slot search, the answer is
+    // the search's: too complex.
+    let tiny = Machine::new(fastbridge::Config { max_consistency_steps: 2, ..Default::default() });
+    tiny.add_rule("r", rule).unwrap();
+    assert!(tiny.rules_for_event(one.as_bytes()).is_err());
+}
