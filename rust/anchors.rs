@@ -9,9 +9,10 @@
 //! Under each anchor, sub-patterns are grouped by the first condition they
 //! would check next (their *key*): one check of the key rules a whole group
 //! in or out — a tenant's hundred rules under its `account` anchor fall into
-//! a few groups by `source`. Each anchor's groups are stored contiguously,
-//! with every candidate's remaining conditions inline, so checking one
-//! anchor reads one run of memory.
+//! a few groups by `source`. An anchor's group keys sit side by side, so
+//! ruling groups out reads a line or two; each group's candidates are stored
+//! contiguously with their remaining conditions inline, so a group that
+//! stays in is one more run of memory.
 
 /// Flag in a record's length word: the sub-pattern has `exists: false` fields.
 const HAS_ABSENT: u32 = 1 << 31;
@@ -23,11 +24,12 @@ const NO_KEY: u32 = u32::MAX;
 /// Sub-patterns by anchor condition.
 #[derive(Debug, Default)]
 pub struct Anchors {
-    /// Condition `c`'s groups are `words[start[c]..start[c + 1]]`.
+    /// Condition `c`'s groups are `groups[start[c]..start[c + 1]]`.
     start: Vec<u32>,
-    /// Per group: `[key | LAZY?, words of its records]`, then its records;
-    /// per record: `[sub, others | HAS_ABSENT?, other conditions | LAZY?...]`,
-    /// the key not repeated.
+    /// Per group: `(key | LAZY?, its records' span of `words`)`.
+    groups: Vec<(u32, u32, u32)>,
+    /// Per record: `[sub, pattern, others | HAS_ABSENT?, other conditions | LAZY?...]`,
+    /// the group's key not repeated.
     words: Vec<u32>,
 }
 
@@ -55,6 +57,8 @@ impl Other {
 pub struct Entry {
     pub anchor: u32,
     pub sub: u32,
+    /// The sub-pattern's pattern, so a match needs no look-up of the sub-pattern.
+    pub pattern: u32,
     pub has_absent: bool,
     pub others: Vec<Other>,
 }
@@ -70,18 +74,18 @@ impl Anchors {
     pub fn build(conds: usize, mut entries: Vec<Entry>) -> Anchors {
         entries.sort_by_key(|e| (e.anchor, e.key()));
         let mut start = Vec::with_capacity(conds + 1);
+        let mut groups = Vec::new();
         let mut words = Vec::with_capacity(entries.iter().map(|e| 3 + e.others.len()).sum());
         let mut next = entries.iter().peekable();
         for c in 0..conds as u32 {
-            start.push(words.len() as u32);
+            start.push(groups.len() as u32);
             while let Some(first) = next.next_if(|e| e.anchor == c) {
                 let key = first.key();
-                words.push(key);
-                let size_at = words.len();
-                words.push(0);
+                let from = words.len() as u32;
                 let mut record = |e: &Entry| {
                     let rest = e.others.get(1..).unwrap_or(&[]);
                     words.push(e.sub);
+                    words.push(e.pattern);
                     words.push(rest.len() as u32 | if e.has_absent { HAS_ABSENT } else { 0 });
                     words.extend(rest.iter().map(|o| o.word()));
                 };
@@ -89,34 +93,36 @@ impl Anchors {
                 while let Some(e) = next.next_if(|e| e.anchor == c && e.key() == key) {
                     record(e);
                 }
-                words[size_at] = (words.len() - size_at - 1) as u32;
+                groups.push((key, from, words.len() as u32));
             }
         }
-        start.push(words.len() as u32);
-        Anchors { start, words }
+        start.push(groups.len() as u32);
+        Anchors { start, groups, words }
     }
 
     /// The groups of sub-patterns anchored on condition `cond`.
     #[inline]
     pub fn groups(&self, cond: u32) -> Groups<'_> {
         let c = cond as usize;
-        let run = match (self.start.get(c), self.start.get(c + 1)) {
-            (Some(&a), Some(&b)) => self.words.get(a as usize..b as usize).unwrap_or(&[]),
+        let groups = match (self.start.get(c), self.start.get(c + 1)) {
+            (Some(&a), Some(&b)) => self.groups.get(a as usize..b as usize).unwrap_or(&[]),
             _ => &[],
         };
-        Groups { run }
+        Groups { groups: groups.iter(), words: &self.words }
     }
 }
 
 /// Iterator over one anchor's groups.
 pub struct Groups<'a> {
-    run: &'a [u32],
+    groups: std::slice::Iter<'a, (u32, u32, u32)>,
+    words: &'a [u32],
 }
 
 /// Sub-patterns under one anchor that check the same condition first.
 pub struct Group<'a> {
     /// The condition they all need besides the anchor, if any.
     pub key: Option<Other>,
+    /// Its candidates; only read when iterated.
     pub candidates: Candidates<'a>,
 }
 
@@ -125,13 +131,10 @@ impl<'a> Iterator for Groups<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Group<'a>> {
-        let [key, size, rest @ ..] = self.run else {
-            return None;
-        };
-        let (records, tail) = rest.split_at((*size as usize).min(rest.len()));
-        self.run = tail;
-        let key = (*key != NO_KEY).then(|| Other::from_word(*key));
-        Some(Group { key, candidates: Candidates { run: records } })
+        let &(key, from, to) = self.groups.next()?;
+        let run = self.words.get(from as usize..to as usize).unwrap_or(&[]);
+        let key = (key != NO_KEY).then(|| Other::from_word(key));
+        Some(Group { key, candidates: Candidates { run } })
     }
 }
 
@@ -139,6 +142,7 @@ impl<'a> Iterator for Groups<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate<'a> {
     pub sub: u32,
+    pub pattern: u32,
     pub has_absent: bool,
     /// Its conditions besides the anchor and its group's key.
     others: &'a [u32],
@@ -163,13 +167,14 @@ impl<'a> Iterator for Candidates<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Candidate<'a>> {
-        let [sub, len, rest @ ..] = self.run else {
+        let [sub, pattern, len, rest @ ..] = self.run else {
             return None;
         };
         let n = (len & !HAS_ABSENT) as usize;
         let (others, tail) = rest.split_at(n.min(rest.len()));
         self.run = tail;
-        Some(Candidate { sub: *sub, has_absent: len & HAS_ABSENT != 0, others })
+        let has_absent = len & HAS_ABSENT != 0;
+        Some(Candidate { sub: *sub, pattern: *pattern, has_absent, others })
     }
 }
 
@@ -185,12 +190,19 @@ mod tests {
         Other { cond, lazy: true }
     }
 
+    fn entry(anchor: u32, sub: u32, has_absent: bool, others: Vec<Other>) -> Entry {
+        Entry { anchor, sub, pattern: sub + 10, has_absent, others }
+    }
+
     type Seen = Vec<(Option<Other>, Vec<(u32, bool, Vec<Other>)>)>;
 
     fn seen(a: &Anchors, c: u32) -> Seen {
         a.groups(c)
             .map(|g| {
-                let cands = g.candidates.map(|x| (x.sub, x.has_absent, x.others().collect()));
+                let cands = g.candidates.map(|x| {
+                    assert_eq!(x.pattern, x.sub + 10);
+                    (x.sub, x.has_absent, x.others().collect())
+                });
                 (g.key, cands.collect())
             })
             .collect()
@@ -199,10 +211,10 @@ mod tests {
     #[test]
     fn filed_by_anchor_and_key() {
         let entries = vec![
-            Entry { anchor: 2, sub: 0, has_absent: false, others: vec![eager(0), lazy(1)] },
-            Entry { anchor: 0, sub: 1, has_absent: true, others: vec![] },
-            Entry { anchor: 2, sub: 2, has_absent: false, others: vec![eager(3)] },
-            Entry { anchor: 2, sub: 3, has_absent: false, others: vec![eager(0)] },
+            entry(2, 0, false, vec![eager(0), lazy(1)]),
+            entry(0, 1, true, vec![]),
+            entry(2, 2, false, vec![eager(3)]),
+            entry(2, 3, false, vec![eager(0)]),
         ];
         let a = Anchors::build(4, entries);
         assert_eq!(seen(&a, 0), vec![(None, vec![(1, true, vec![])])]);

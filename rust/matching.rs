@@ -304,8 +304,7 @@ impl Snapshot {
                         in_arrays += arrayed(sc, other.cond);
                     }
                     if (in_arrays == 0 || in_arrays == 1 && one_slot_ok) && !cand.has_absent {
-                        let info = &seg.subs[cand.sub as usize];
-                        names.push(seg.patterns[info.pattern as usize].1.clone());
+                        names.push(seg.patterns[cand.pattern as usize].1.clone());
                     } else {
                         checks.push((si, cand.sub as usize));
                     }

@@ -143,16 +143,26 @@ impl Segment {
             }
         }
         // A candidate's other conditions are checked eager ones first (a
-        // lookup each), lazy ones last (an evaluation each).
+        // lookup each), lazy ones last (an evaluation each). The first, its
+        // group key under the anchor, is its most shared eager condition (a
+        // tenant's rules group by `source`, not one group per rule); the
+        // rest go most selective first.
         let entries = ranked_subs
             .into_iter()
             .map(|(sub, ranked)| {
                 let mut others: Vec<(bool, u64, u32)> =
                     ranked[1..].iter().map(|&(s, c)| (lazy[c as usize] != EAGER, s, c)).collect();
                 others.sort_by_key(|o| (o.0, o.1));
+                let eager = others.iter().take_while(|o| !o.0);
+                let shared = |o: &(bool, u64, u32)| conds.shared_by[o.2 as usize];
+                let key = eager.enumerate().max_by_key(|&(i, o)| (shared(o), !i)).map(|(i, _)| i);
+                if let Some(i) = key {
+                    others[..=i].rotate_right(1);
+                }
                 Entry {
                     anchor: ranked[0].1,
                     sub,
+                    pattern: subs[sub as usize].pattern,
                     has_absent: !subs[sub as usize].absent.is_empty(),
                     others: others.iter().map(|o| Other { cond: o.2, lazy: o.0 }).collect(),
                 }
