@@ -60,19 +60,25 @@ pub struct Entry {
     /// The sub-pattern's pattern, so a match needs no look-up of the sub-pattern.
     pub pattern: u32,
     pub has_absent: bool,
-    pub others: Vec<Other>,
+    /// Its span of the `others` buffer handed to [`Anchors::build`].
+    pub others: std::ops::Range<u32>,
 }
 
 impl Entry {
-    fn key(&self) -> u32 {
-        self.others.first().map_or(NO_KEY, |o| o.word())
+    fn others<'a>(&self, all: &'a [Other]) -> &'a [Other] {
+        all.get(self.others.start as usize..self.others.end as usize).unwrap_or(&[])
+    }
+
+    fn key(&self, all: &[Other]) -> u32 {
+        self.others(all).first().map_or(NO_KEY, |o| o.word())
     }
 }
 
 impl Anchors {
-    /// Files `entries` under their anchors; `conds` is the number of conditions.
-    pub fn build(conds: usize, mut entries: Vec<Entry>) -> Anchors {
-        entries.sort_by_key(|e| (e.anchor, e.key()));
+    /// Files `entries` under their anchors; `conds` is the number of
+    /// conditions, `all` holds the entries' other conditions.
+    pub fn build(conds: usize, mut entries: Vec<Entry>, all: &[Other]) -> Anchors {
+        entries.sort_by_key(|e| (e.anchor, e.key(all)));
         let mut start = Vec::with_capacity(conds + 1);
         let mut groups = Vec::new();
         let mut words = Vec::with_capacity(entries.iter().map(|e| 3 + e.others.len()).sum());
@@ -80,17 +86,17 @@ impl Anchors {
         for c in 0..conds as u32 {
             start.push(groups.len() as u32);
             while let Some(first) = next.next_if(|e| e.anchor == c) {
-                let key = first.key();
+                let key = first.key(all);
                 let from = words.len() as u32;
                 let mut record = |e: &Entry| {
-                    let rest = e.others.get(1..).unwrap_or(&[]);
+                    let rest = e.others(all).get(1..).unwrap_or(&[]);
                     words.push(e.sub);
                     words.push(e.pattern);
                     words.push(rest.len() as u32 | if e.has_absent { HAS_ABSENT } else { 0 });
                     words.extend(rest.iter().map(|o| o.word()));
                 };
                 record(first);
-                while let Some(e) = next.next_if(|e| e.anchor == c && e.key() == key) {
+                while let Some(e) = next.next_if(|e| e.anchor == c && e.key(all) == key) {
                     record(e);
                 }
                 groups.push((key, from, words.len() as u32));
@@ -190,8 +196,16 @@ mod tests {
         Other { cond, lazy: true }
     }
 
-    fn entry(anchor: u32, sub: u32, has_absent: bool, others: Vec<Other>) -> Entry {
-        Entry { anchor, sub, pattern: sub + 10, has_absent, others }
+    fn entry(
+        anchor: u32,
+        sub: u32,
+        has_absent: bool,
+        others: &[Other],
+        all: &mut Vec<Other>,
+    ) -> Entry {
+        let from = all.len() as u32;
+        all.extend_from_slice(others);
+        Entry { anchor, sub, pattern: sub + 10, has_absent, others: from..all.len() as u32 }
     }
 
     type Seen = Vec<(Option<Other>, Vec<(u32, bool, Vec<Other>)>)>;
@@ -210,13 +224,14 @@ mod tests {
 
     #[test]
     fn filed_by_anchor_and_key() {
+        let mut all = Vec::new();
         let entries = vec![
-            entry(2, 0, false, vec![eager(0), lazy(1)]),
-            entry(0, 1, true, vec![]),
-            entry(2, 2, false, vec![eager(3)]),
-            entry(2, 3, false, vec![eager(0)]),
+            entry(2, 0, false, &[eager(0), lazy(1)], &mut all),
+            entry(0, 1, true, &[], &mut all),
+            entry(2, 2, false, &[eager(3)], &mut all),
+            entry(2, 3, false, &[eager(0)], &mut all),
         ];
-        let a = Anchors::build(4, entries);
+        let a = Anchors::build(4, entries, &all);
         assert_eq!(seen(&a, 0), vec![(None, vec![(1, true, vec![])])]);
         assert!(seen(&a, 1).is_empty());
         assert_eq!(

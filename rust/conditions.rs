@@ -15,9 +15,15 @@ use std::hash::BuildHasher;
 
 /// Assigns dense ids to distinct conditions, counts how many slots state
 /// each, and how many distinct values the conditions name per field.
+/// Borrows the predicates from the patterns being compiled.
 #[derive(Default)]
-pub struct Conditions {
-    ids: FxHashMap<Box<[u8]>, u32>,
+pub struct Conditions<'a> {
+    /// Hash of a condition's encoding -> the first condition with that hash.
+    ids: FxHashMap<u64, u32>,
+    /// Conditions whose hash was taken by a different one (in practice none).
+    collided: Vec<u32>,
+    /// Per condition: its field and predicates, as first stated.
+    pub stated: Vec<(FieldId, &'a [Predicate])>,
     /// Per condition: how many slots state it.
     pub shared_by: Vec<u32>,
     /// Hashes of distinct `(field, value predicate)` pairs, and their count
@@ -25,20 +31,36 @@ pub struct Conditions {
     values: FxHashSet<u64>,
     distinct: FxHashMap<FieldId, u32>,
     buf: Vec<u8>,
+    other: Vec<u8>,
 }
 
-impl Conditions {
+impl<'a> Conditions<'a> {
     /// The id of `(field, preds)`, and whether it is new.
-    pub fn intern(&mut self, field: FieldId, preds: &[Predicate]) -> (u32, bool) {
-        self.buf.clear();
-        self.buf.extend_from_slice(&field.to_le_bytes());
-        encode_list(preds, &mut self.buf);
-        if let Some(&id) = self.ids.get(self.buf.as_slice()) {
+    pub fn intern(&mut self, field: FieldId, preds: &'a [Predicate]) -> (u32, bool) {
+        encode_condition(field, preds, &mut self.buf);
+        let hash = FxBuildHasher.hash_one(self.buf.as_slice());
+        let first = self.ids.get(&hash).copied();
+        let candidates = first.into_iter().chain(self.collided.iter().copied());
+        let mut found = None;
+        for id in candidates {
+            let (f, p) = self.stated[id as usize];
+            encode_condition(f, p, &mut self.other);
+            if self.other == self.buf {
+                found = Some(id);
+                break;
+            }
+        }
+        if let Some(id) = found {
             self.shared_by[id as usize] += 1;
             return (id, false);
         }
         let id = self.shared_by.len() as u32;
-        self.ids.insert(self.buf.as_slice().into(), id);
+        if first.is_some() {
+            self.collided.push(id);
+        } else {
+            self.ids.insert(hash, id);
+        }
+        self.stated.push((field, preds));
         self.shared_by.push(1);
         for p in preds.iter().filter(|p| is_value(p)) {
             self.buf.clear();
@@ -51,7 +73,7 @@ impl Conditions {
         (id, true)
     }
 
-    /// The selectivity score of condition `id`, stated as `(field, preds)`;
+    /// The selectivity score of condition `id`;
     /// lower is more selective. It estimates how many sub-patterns become
     /// candidates per event when this condition anchors them: how many share
     /// it, times a guess of how often it holds. A value predicate is guessed
@@ -60,7 +82,8 @@ impl Conditions {
     /// a source named by 5,000 rules among 10 sources); ranges, `exists` and
     /// `anything-but` hold for a wide share of values; a wildcard is priced
     /// highest, as each one also adds NFA states every value of its field walks.
-    pub fn score(&self, id: u32, field: FieldId, preds: &[Predicate]) -> u64 {
+    pub fn score(&self, id: u32) -> u64 {
+        let (field, preds) = self.stated[id as usize];
         let values = self.distinct.get(&field).copied().unwrap_or(0).max(1) as u64;
         let p: u64 = preds
             .iter()
@@ -86,6 +109,13 @@ impl Conditions {
     pub fn len(&self) -> usize {
         self.shared_by.len()
     }
+}
+
+/// The exact encoding of a condition: its field, then its predicates.
+fn encode_condition(field: FieldId, preds: &[Predicate], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(&field.to_le_bytes());
+    encode_list(preds, out);
 }
 
 fn encode_list(preds: &[Predicate], out: &mut Vec<u8>) {
@@ -234,11 +264,28 @@ mod tests {
 
     #[test]
     fn floats_by_bits() {
-        let mut c = Conditions::default();
         let r = |v: f64| [Predicate::Range { low: Some((v, false)), high: None }];
-        assert_eq!(c.intern(0, &r(0.0)).0, 0);
-        assert_eq!(c.intern(0, &r(-0.0)).0, 1);
-        assert_eq!(c.intern(0, &r(0.0)).0, 0);
+        let (zero, minus_zero) = (r(0.0), r(-0.0));
+        let mut c = Conditions::default();
+        assert_eq!(c.intern(0, &zero).0, 0);
+        assert_eq!(c.intern(0, &minus_zero).0, 1);
+        assert_eq!(c.intern(0, &zero).0, 0);
+    }
+
+    #[test]
+    fn hash_collisions_are_told_apart() {
+        let a = [Predicate::Exact("a".into())];
+        let b = [Predicate::Exact("b".into())];
+        let mut c = Conditions::default();
+        assert_eq!(c.intern(0, &a), (0, true));
+        // Pretend `b` hashes like `a`: it must still get its own id, once.
+        let mut buf = Vec::new();
+        encode_condition(0, &b, &mut buf);
+        c.ids.insert(FxBuildHasher.hash_one(buf.as_slice()), 0);
+        assert_eq!(c.intern(0, &b), (1, true));
+        assert_eq!(c.intern(0, &b), (1, false));
+        assert_eq!(c.intern(0, &a), (0, false));
+        assert_eq!(c.collided, vec![1]);
     }
 
     #[test]
@@ -254,19 +301,20 @@ mod tests {
     fn scores_prefer_rare_values() {
         // 100 accounts, 10 rules each; 2 sources, 500 rules each; 10 rules
         // also say `exists` on a third field.
+        let exact = |s: String| vec![Predicate::Exact(s.into())];
+        let accounts: Vec<_> = (0..100).map(|i| exact(format!("a{}", i))).collect();
+        let sources: Vec<_> = (0..2).map(|i| exact(format!("s{}", i))).collect();
+        let exists = [Predicate::Exists];
         let mut c = Conditions::default();
-        let exact = |s: &str| vec![Predicate::Exact(s.into())];
         let (mut account, mut source, mut any) = (0, 0, 0);
         for i in 0..1000 {
-            account = c.intern(0, &exact(&format!("a{}", i % 100))).0;
-            source = c.intern(1, &exact(&format!("s{}", i % 2))).0;
+            account = c.intern(0, &accounts[i % 100]).0;
+            source = c.intern(1, &sources[i % 2]).0;
             if i < 10 {
-                any = c.intern(2, &[Predicate::Exists]).0;
+                any = c.intern(2, &exists).0;
             }
         }
-        let a = c.score(account, 0, &exact("a99"));
-        let s = c.score(source, 1, &exact("s1"));
-        let e = c.score(any, 2, &[Predicate::Exists]);
+        let (a, s, e) = (c.score(account), c.score(source), c.score(any));
         assert!(a < s && a < e, "{} {} {}", a, s, e);
     }
 }

@@ -16,7 +16,7 @@
 use crate::anchors::{Anchors, Entry, Other};
 use crate::conditions::{self, Conditions};
 use crate::paths::FieldId;
-use crate::pattern::{Pattern, Predicate};
+use crate::pattern::Pattern;
 use crate::values::{FieldBuilder, FieldMatcher};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
@@ -74,8 +74,6 @@ impl Segment {
         field_of: &mut impl FnMut(&str) -> FieldId,
     ) -> Segment {
         let mut conds = Conditions::default();
-        // Per condition: its field and predicates, as first stated.
-        let mut stated: Vec<(FieldId, &[Predicate])> = Vec::new();
         let mut slot_cond = Vec::new();
         let mut subs = Vec::new();
         let mut absent_only = Vec::new();
@@ -87,11 +85,7 @@ impl Segment {
                 let first_slot = slot_cond.len() as u32;
                 for (path, preds) in &sp.fields {
                     let field = field_of(path);
-                    let (cond, new) = conds.intern(field, preds);
-                    slot_cond.push(cond);
-                    if new {
-                        stated.push((field, preds));
-                    }
+                    slot_cond.push(conds.intern(field, preds).0);
                 }
                 let absent: Box<[FieldId]> = sp.absent.iter().map(|p| field_of(p)).collect();
                 if sp.fields.is_empty() {
@@ -106,28 +100,22 @@ impl Segment {
             }
         }
         // Now that every condition's sharing is known, file each sub-pattern
-        // under its most selective condition (the first of equals).
-        let mut ranked_subs: Vec<(u32, Vec<(u64, u32)>)> = Vec::with_capacity(subs.len());
+        // under its most selective condition (the first of equals). `ranked`
+        // holds every slot's `(score, condition)`, each sub-pattern's run
+        // sorted in place (one buffer, not one per sub-pattern).
+        let mut ranked: Vec<(u64, u32)> = slot_cond.iter().map(|&c| (conds.score(c), c)).collect();
         let mut anchors_something = vec![false; conds.len()];
-        for (sub, info) in subs.iter().enumerate() {
-            let first = info.first_slot as usize;
-            let mut ranked: Vec<(u64, u32)> = slot_cond[first..first + info.slots as usize]
-                .iter()
-                .map(|&c| {
-                    let (field, preds) = stated[c as usize];
-                    (conds.score(c, field, preds), c)
-                })
-                .collect();
-            ranked.sort_by_key(|r| r.0);
-            if let Some(&(_, anchor)) = ranked.first() {
+        for info in &subs {
+            let run = &mut ranked[info.first_slot as usize..][..info.slots as usize];
+            run.sort_by_key(|r| r.0);
+            if let Some(&(_, anchor)) = run.first() {
                 anchors_something[anchor as usize] = true;
-                ranked_subs.push((sub as u32, ranked));
             }
         }
         let mut builders: FxHashMap<FieldId, FieldBuilder> = FxHashMap::default();
         let mut lazy = vec![EAGER; conds.len()];
         let mut lazy_matchers = Vec::new();
-        for (cond, &(field, preds)) in stated.iter().enumerate() {
+        for (cond, &(field, preds)) in conds.stated.iter().enumerate() {
             if !anchors_something[cond] && conditions::is_broad(preds) {
                 let mut b = FieldBuilder::default();
                 for p in preds {
@@ -147,28 +135,33 @@ impl Segment {
         // group key under the anchor, is its most shared eager condition (a
         // tenant's rules group by `source`, not one group per rule); the
         // rest go most selective first.
-        let entries = ranked_subs
-            .into_iter()
-            .map(|(sub, ranked)| {
-                let mut others: Vec<(bool, u64, u32)> =
-                    ranked[1..].iter().map(|&(s, c)| (lazy[c as usize] != EAGER, s, c)).collect();
-                others.sort_by_key(|o| (o.0, o.1));
-                let eager = others.iter().take_while(|o| !o.0);
-                let shared = |o: &(bool, u64, u32)| conds.shared_by[o.2 as usize];
-                let key = eager.enumerate().max_by_key(|&(i, o)| (shared(o), !i)).map(|(i, _)| i);
-                if let Some(i) = key {
-                    others[..=i].rotate_right(1);
-                }
-                Entry {
-                    anchor: ranked[0].1,
-                    sub,
-                    pattern: subs[sub as usize].pattern,
-                    has_absent: !subs[sub as usize].absent.is_empty(),
-                    others: others.iter().map(|o| Other { cond: o.2, lazy: o.0 }).collect(),
-                }
-            })
-            .collect();
-        let anchors = Anchors::build(conds.len(), entries);
+        let mut others: Vec<Other> = Vec::with_capacity(ranked.len());
+        let mut entries = Vec::with_capacity(subs.len());
+        for (sub, info) in subs.iter().enumerate() {
+            let run = &mut ranked[info.first_slot as usize..][..info.slots as usize];
+            let Some((&mut (_, anchor), rest)) = run.split_first_mut() else {
+                continue;
+            };
+            rest.sort_by_key(|&(score, c)| (lazy[c as usize] != EAGER, score));
+            let eager = rest.iter().take_while(|&&(_, c)| lazy[c as usize] == EAGER);
+            let shared = |c: u32| conds.shared_by[c as usize];
+            let key = eager.enumerate().max_by_key(|&(i, &(_, c))| (shared(c), !i)).map(|(i, _)| i);
+            if let Some(i) = key {
+                rest[..=i].rotate_right(1);
+            }
+            let from = others.len() as u32;
+            others.extend(
+                rest.iter().map(|&(_, c)| Other { cond: c, lazy: lazy[c as usize] != EAGER }),
+            );
+            entries.push(Entry {
+                anchor,
+                sub: sub as u32,
+                pattern: info.pattern,
+                has_absent: !info.absent.is_empty(),
+                others: from..others.len() as u32,
+            });
+        }
+        let anchors = Anchors::build(conds.len(), entries, &others);
         let top = builders.keys().max().map_or(0, |&f| f as usize + 1);
         let mut field_index = vec![NO_MATCHER; top];
         let mut matchers = Vec::with_capacity(builders.len());
