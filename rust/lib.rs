@@ -36,6 +36,7 @@ pub mod config;
 pub mod error;
 pub mod ip;
 pub mod json;
+mod lazy;
 mod machine;
 mod matching;
 pub mod number;

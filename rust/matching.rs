@@ -200,9 +200,7 @@ impl Scratch {
             if kept.field != *field {
                 continue;
             }
-            let mut any = false;
-            m.eval(kept.leaf(&self.arena), &mut self.value, &mut |_| any = true);
-            if any {
+            if m.holds(kept.leaf(&self.arena), &mut self.value) {
                 self.mark(g, kept.cid);
             }
         }

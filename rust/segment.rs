@@ -15,6 +15,7 @@
 
 use crate::anchors::{Anchors, Entry, Other};
 use crate::conditions::{self, Conditions};
+use crate::lazy::LazyMatcher;
 use crate::paths::FieldId;
 use crate::pattern::Pattern;
 use crate::values::{FieldBuilder, FieldMatcher};
@@ -54,8 +55,8 @@ pub struct Segment {
     pub conds: u32,
     /// Condition -> index into `lazy_matchers`, or `EAGER`.
     pub lazy: Vec<u32>,
-    /// A lazy condition's field and its own matcher (reporting only it).
-    pub lazy_matchers: Vec<(FieldId, FieldMatcher)>,
+    /// A lazy condition's field and its own evaluator.
+    pub lazy_matchers: Vec<(FieldId, LazyMatcher)>,
     /// Sub-patterns by anchor condition.
     pub anchors: Anchors,
     pub subs: Vec<SubInfo>,
@@ -117,12 +118,8 @@ impl Segment {
         let mut lazy_matchers = Vec::new();
         for (cond, &(field, preds)) in conds.stated.iter().enumerate() {
             if !anchors_something[cond] && conditions::is_broad(preds) {
-                let mut b = FieldBuilder::default();
-                for p in preds {
-                    b.add(cond as u32, p);
-                }
                 lazy[cond] = lazy_matchers.len() as u32;
-                lazy_matchers.push((field, b.build()));
+                lazy_matchers.push((field, LazyMatcher::new(preds)));
             } else {
                 let b = builders.entry(field).or_default();
                 for p in preds {

@@ -276,7 +276,7 @@ impl WildcardSet {
 /// With the star as the only operator this answers exactly as the NFA does
 /// (a later star can always do what an earlier one would have), and each
 /// retry only moves forward in `value` from the last star's start.
-fn glob(tokens: &[Option<u8>], value: &[u8]) -> bool {
+pub fn glob(tokens: &[Option<u8>], value: &[u8]) -> bool {
     let (mut t, mut v) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while v < value.len() {
