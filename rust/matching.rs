@@ -81,8 +81,10 @@ pub struct Scratch {
     presence: Vec<(FieldId, u32)>,
     /// Per global condition: `epoch` when it was evaluated lazily.
     lazy_epoch: Vec<u32>,
-    /// The leaves of fields with lazy conditions, their text in `arena`.
+    /// The leaves of fields with lazy conditions, their text in `arena`;
+    /// sorted by field once the first lazy condition is evaluated.
     leaves: Vec<Kept>,
+    leaves_sorted: bool,
     arena: String,
     contexts: Contexts,
     value: ValueScratch,
@@ -131,6 +133,7 @@ impl Scratch {
             self.lazy_epoch.resize(conds, 0);
         }
         self.leaves.clear();
+        self.leaves_sorted = false;
         self.arena.clear();
         self.fired.clear();
         self.hits.clear();
@@ -195,11 +198,15 @@ impl Scratch {
         }
         self.lazy_epoch[g as usize] = self.epoch;
         let (field, m) = &seg.lazy_matchers[lazy as usize];
-        for i in 0..self.leaves.len() {
+        if !self.leaves_sorted {
+            // The scan is over: no leaf is added any more.
+            self.leaves.sort_unstable_by_key(|k| k.field);
+            self.leaves_sorted = true;
+        }
+        let from = self.leaves.partition_point(|k| k.field < *field);
+        let to = self.leaves.partition_point(|k| k.field <= *field);
+        for i in from..to {
             let kept = self.leaves[i];
-            if kept.field != *field {
-                continue;
-            }
             if m.holds(kept.leaf(&self.arena), &mut self.value) {
                 self.mark(g, kept.cid);
             }
