@@ -23,16 +23,20 @@
 //! - `scanner` walks the raw event JSON once, skipping members no pattern uses.
 //! - `values` matches a leaf value against every predicate on its field at
 //!   once (hash tables, byte tries, interval indexes, one wildcard NFA).
-//! - `matching` counts fired slots per sub-pattern and checks array consistency.
+//! - `matching` turns the conditions that held into candidates by their anchor
+//!   condition, checks each candidate's other conditions and array consistency.
 //! - [`Machine`] holds segments of compiled patterns behind an atomic pointer.
 //!
 //! `DESIGN.md` at the repository root walks through the whole design.
 
+mod anchors;
 pub mod casefold;
+mod conditions;
 pub mod config;
 pub mod error;
 pub mod ip;
 pub mod json;
+mod lazy;
 mod machine;
 mod matching;
 pub mod number;

@@ -30,11 +30,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub struct Snapshot {
     pub(crate) trie: Arc<PathTrie>,
     pub(crate) segments: Vec<Arc<Segment>>,
-    pub(crate) slot_base: Vec<u32>,
-    pub(crate) sub_base: Vec<u32>,
-    pub(crate) total_slots: usize,
-    pub(crate) total_subs: usize,
-    /// By field id: what a number leaf there can fire, over all segments.
+    /// Per segment: the first global id of its conditions.
+    pub(crate) cond_base: Vec<u32>,
+    pub(crate) total_conds: usize,
+    /// By field id: some segment has a lazy condition on it, so its leaves
+    /// are kept during the scan.
+    pub(crate) collect: Vec<bool>,
+    /// By field id: what a number leaf there can fire, over all segments
+    /// (shared and lazy matchers alike).
     pub(crate) num_gates: Vec<NumGate>,
     pub(crate) config: Arc<Config>,
 }
@@ -419,31 +422,36 @@ impl Writer {
             self.trie_dirty = false;
         }
         let trie = self.trie.clone();
-        let mut slot_base = Vec::with_capacity(self.segments.len());
-        let mut sub_base = Vec::with_capacity(self.segments.len());
-        let (mut slots, mut subs) = (0usize, 0usize);
+        let mut cond_base = Vec::with_capacity(self.segments.len());
+        let mut conds = 0usize;
+        let mut collect = Vec::new();
         for s in &self.segments {
-            slot_base.push(slots as u32);
-            sub_base.push(subs as u32);
-            slots += s.segment.slot_sub.len();
-            subs += s.segment.subs.len();
+            cond_base.push(conds as u32);
+            conds += s.segment.conds as usize;
+            for &(f, _) in &s.segment.lazy_matchers {
+                if collect.len() <= f as usize {
+                    collect.resize(f as usize + 1, false);
+                }
+                collect[f as usize] = true;
+            }
         }
         let mut num_gates = vec![NumGate::Never; self.fields.len()];
         for s in &self.segments {
-            for (field, m) in s.segment.matchers() {
+            let shared = s.segment.matchers().map(|(f, m)| (f, m.num_gate()));
+            let lazy = s.segment.lazy_matchers.iter().map(|(f, m)| (*f, m.num_gate()));
+            for (field, gate) in shared.chain(lazy) {
                 if let Some(g) = num_gates.get_mut(field as usize) {
-                    *g = std::mem::take(g).union(m.num_gate());
+                    *g = std::mem::take(g).union(gate);
                 }
             }
         }
         Snapshot {
             trie,
             segments: self.segments.iter().map(|s| s.segment.clone()).collect(),
+            cond_base,
+            total_conds: conds,
+            collect,
             num_gates,
-            slot_base,
-            sub_base,
-            total_slots: slots,
-            total_subs: subs,
             config: config.clone(),
         }
     }

@@ -1,22 +1,30 @@
 //! Matching one event against a snapshot: the scanner reports leaves, each
-//! leaf is run through the segments' value matchers, fired slots are counted
-//! per sub-pattern, and sub-patterns whose every slot fired are confirmed —
-//! directly when no array and no `exists: false` is involved, else by the
+//! leaf is run through the segments' value matchers, and every condition
+//! that holds is recorded once per event. After the scan, each condition
+//! that held and anchors sub-patterns (see `anchors.rs`) hands over its
+//! candidates; a candidate whose other conditions all held too is confirmed
+//! — directly when no array and no `exists: false` is involved, else by the
 //! array-consistency search below.
 //!
-//! Work per event follows the leaves of used fields and the slots that fire;
-//! nothing loops over all rules.
+//! Work per event follows the leaves of used fields, the distinct
+//! conditions that hold and the candidates of the anchors among them;
+//! nothing loops over all rules, nor over every rule sharing a common value.
 
+use crate::anchors::Other;
 use crate::error::{EventError, EventErrorKind};
 use crate::machine::Snapshot;
 use crate::paths::FieldId;
 use crate::scanner::{self, Context, Leaf, Visitor};
-use crate::segment::SubInfo;
+use crate::segment::{Segment, SubInfo, EAGER};
 use crate::values::ValueScratch;
 use std::sync::Arc;
 
-/// High bit of a sub-pattern's hit count: some hit sat inside an array.
+/// High bit of a condition's state word: some leaf it held for sat inside
+/// an array. The other bits are the epoch of the event it last held in.
 const ARRAYED: u32 = 1 << 31;
+
+/// Steps `search` takes to pick a leaf for one slot: enter, try, complete.
+const ONE_SLOT_STEPS: usize = 3;
 
 /// Array contexts of the leaves of one event, interned on demand: id 0 is
 /// "in no array"; other ids name a span of `arena`.
@@ -61,38 +69,149 @@ impl Contexts {
 /// Reusable per-thread buffers; sized on demand.
 #[derive(Default)]
 pub struct Scratch {
+    /// The current event's number; always below `ARRAYED`.
     epoch: u32,
-    slot_epoch: Vec<u32>,
-    sub_epoch: Vec<u32>,
-    sub_hits: Vec<u32>,
-    completed: Vec<u32>,
-    /// `(global slot, context)` of every hit.
+    /// Per global condition: `epoch` (plus `ARRAYED`) when it held in this event.
+    cond_state: Vec<u32>,
+    /// `(segment, condition)` of each condition that held, once.
+    fired: Vec<(u32, u32)>,
+    /// `(global condition, context)` of every hit.
     hits: Vec<(u32, u32)>,
     /// `(field, context)` of every leaf of a presence-tracked field.
     presence: Vec<(FieldId, u32)>,
+    /// Per global condition: `epoch` when it was evaluated lazily.
+    lazy_epoch: Vec<u32>,
+    /// The leaves of fields with lazy conditions, their text in `arena`;
+    /// sorted by field once the first lazy condition is evaluated.
+    leaves: Vec<Kept>,
+    leaves_sorted: bool,
+    arena: String,
     contexts: Contexts,
     value: ValueScratch,
 }
 
+/// A leaf kept for lazy conditions: its field, kind, text span in the
+/// arena (strings and numbers) and context.
+#[derive(Clone, Copy)]
+struct Kept {
+    field: FieldId,
+    kind: u8,
+    start: u32,
+    len: u32,
+    cid: u32,
+}
+
+const STR: u8 = 0;
+const NUM: u8 = 1;
+const TRUE: u8 = 2;
+const FALSE: u8 = 3;
+const NULL: u8 = 4;
+
+impl Kept {
+    fn leaf<'a>(&self, arena: &'a str) -> Leaf<'a> {
+        let text = arena.get(self.start as usize..(self.start + self.len) as usize).unwrap_or("");
+        match self.kind {
+            STR => Leaf::Str(text),
+            NUM => Leaf::Num(text),
+            TRUE => Leaf::True,
+            FALSE => Leaf::False,
+            _ => Leaf::Null,
+        }
+    }
+}
+
 impl Scratch {
-    fn reset(&mut self, slots: usize, subs: usize) {
-        if self.epoch == u32::MAX {
+    fn reset(&mut self, conds: usize) {
+        if self.epoch >= ARRAYED - 1 {
             self.epoch = 0;
-            self.slot_epoch.iter_mut().for_each(|e| *e = 0);
-            self.sub_epoch.iter_mut().for_each(|e| *e = 0);
+            self.cond_state.iter_mut().for_each(|e| *e = 0);
+            self.lazy_epoch.iter_mut().for_each(|e| *e = 0);
         }
         self.epoch += 1;
-        if self.slot_epoch.len() < slots {
-            self.slot_epoch.resize(slots, 0);
+        if self.cond_state.len() < conds {
+            self.cond_state.resize(conds, 0);
+            self.lazy_epoch.resize(conds, 0);
         }
-        if self.sub_epoch.len() < subs {
-            self.sub_epoch.resize(subs, 0);
-            self.sub_hits.resize(subs, 0);
-        }
-        self.completed.clear();
+        self.leaves.clear();
+        self.leaves_sorted = false;
+        self.arena.clear();
+        self.fired.clear();
         self.hits.clear();
         self.presence.clear();
         self.contexts.reset();
+    }
+
+    /// Did global condition `g` hold in this event?
+    #[inline]
+    fn held(&self, g: u32) -> bool {
+        self.cond_state[g as usize] & !ARRAYED == self.epoch
+    }
+
+    /// Records that global condition `g` held for a leaf in context `cid`.
+    #[inline]
+    fn mark(&mut self, g: u32, cid: u32) {
+        self.hits.push((g, cid));
+        let state = &mut self.cond_state[g as usize];
+        if *state & !ARRAYED != self.epoch {
+            *state = self.epoch;
+        }
+        if cid != 0 {
+            *state |= ARRAYED;
+        }
+    }
+
+    fn keep(&mut self, field: FieldId, leaf: Leaf<'_>, cid: u32) {
+        let (kind, text) = match leaf {
+            Leaf::Str(s) => (STR, s),
+            Leaf::Num(s) => (NUM, s),
+            Leaf::True => (TRUE, ""),
+            Leaf::False => (FALSE, ""),
+            Leaf::Null => (NULL, ""),
+        };
+        let start = self.arena.len() as u32;
+        self.arena.push_str(text);
+        self.leaves.push(Kept { field, kind, start, len: text.len() as u32, cid });
+    }
+
+    /// Did condition `other` of segment `seg` (global ids from `base`) hold
+    /// in this event?
+    #[inline]
+    fn holds(&mut self, seg: &Segment, base: u32, other: Other) -> bool {
+        if other.lazy {
+            self.holds_lazy(seg, base, other.cond)
+        } else {
+            self.held(base + other.cond)
+        }
+    }
+
+    /// Did lazy condition `cond` of segment `seg` (global ids from `base`)
+    /// hold? It is evaluated here, once per event, over the kept leaves of
+    /// its field; its hits are recorded like those of eager conditions.
+    fn holds_lazy(&mut self, seg: &Segment, base: u32, cond: u32) -> bool {
+        let g = base + cond;
+        if self.lazy_epoch[g as usize] == self.epoch {
+            return self.held(g);
+        }
+        let lazy = seg.lazy[cond as usize];
+        if lazy == EAGER {
+            return self.held(g);
+        }
+        self.lazy_epoch[g as usize] = self.epoch;
+        let (field, m) = &seg.lazy_matchers[lazy as usize];
+        if !self.leaves_sorted {
+            // The scan is over: no leaf is added any more.
+            self.leaves.sort_unstable_by_key(|k| k.field);
+            self.leaves_sorted = true;
+        }
+        let from = self.leaves.partition_point(|k| k.field < *field);
+        let to = self.leaves.partition_point(|k| k.field <= *field);
+        for i in from..to {
+            let kept = self.leaves[i];
+            if m.holds(kept.leaf(&self.arena), &mut self.value) {
+                self.mark(g, kept.cid);
+            }
+        }
+        self.held(g)
     }
 }
 
@@ -109,42 +228,31 @@ impl Visitor for Run<'_> {
             let cid = sc.contexts.id(ctx);
             sc.presence.push((field, cid));
         }
+        if self.snap.collect.get(field as usize) == Some(&true) {
+            let cid = sc.contexts.id(ctx);
+            sc.keep(field, leaf, cid);
+        }
         let epoch = sc.epoch;
         for (si, seg) in self.snap.segments.iter().enumerate() {
             let Some(m) = seg.matcher(field) else {
                 continue;
             };
-            let slot_base = self.snap.slot_base[si];
-            let sub_base = self.snap.sub_base[si];
-            let (slot_epoch, sub_epoch, sub_hits, completed, hits, contexts) = (
-                &mut sc.slot_epoch,
-                &mut sc.sub_epoch,
-                &mut sc.sub_hits,
-                &mut sc.completed,
-                &mut sc.hits,
-                &mut sc.contexts,
-            );
+            let base = self.snap.cond_base[si];
+            let (cond_state, fired, hits, contexts) =
+                (&mut sc.cond_state, &mut sc.fired, &mut sc.hits, &mut sc.contexts);
             // Contexts are interned only for leaves that fire something.
             let mut cid: Option<u32> = None;
-            m.eval(leaf, &mut sc.value, &mut |slot| {
+            m.eval(leaf, &mut sc.value, &mut |cond| {
                 let cid = *cid.get_or_insert_with(|| contexts.id(ctx));
-                let gslot = (slot_base + slot) as usize;
-                let local_sub = seg.slot_sub[slot as usize];
-                let gsub = (sub_base + local_sub) as usize;
-                hits.push((gslot as u32, cid));
-                if sub_epoch[gsub] != epoch {
-                    sub_epoch[gsub] = epoch;
-                    sub_hits[gsub] = 0;
+                let g = base + cond;
+                hits.push((g, cid));
+                let state = &mut cond_state[g as usize];
+                if *state & !ARRAYED != epoch {
+                    *state = epoch;
+                    fired.push((si as u32, cond));
                 }
                 if cid != 0 {
-                    sub_hits[gsub] |= ARRAYED;
-                }
-                if slot_epoch[gslot] != epoch {
-                    slot_epoch[gslot] = epoch;
-                    sub_hits[gsub] += 1;
-                    if sub_hits[gsub] & !ARRAYED == seg.subs[local_sub as usize].slots {
-                        completed.push(gsub as u32);
-                    }
+                    *state |= ARRAYED;
                 }
             });
         }
@@ -158,7 +266,7 @@ impl Snapshot {
         event: &[u8],
         sc: &mut Scratch,
     ) -> Result<Vec<Arc<str>>, EventError> {
-        sc.reset(self.total_slots, self.total_subs);
+        sc.reset(self.total_conds);
         scanner::scan(
             event,
             &self.trie,
@@ -168,16 +276,48 @@ impl Snapshot {
             &mut Run { snap: self, sc },
         )?;
         let mut names: Vec<Arc<str>> = Vec::new();
-        let mut checks: Vec<u32> = Vec::new();
-        for &gsub in &sc.completed {
-            let (si, local) = self.locate(gsub);
-            let info = &self.segments[si].subs[local];
-            if sc.sub_hits[gsub as usize] & ARRAYED == 0 && info.absent.is_empty() {
-                names.push(self.segments[si].patterns[info.pattern as usize].1.clone());
-            } else {
-                checks.push(gsub);
+        // `(segment, sub-pattern)` of candidates that need the consistency search.
+        let mut checks: Vec<(usize, usize)> = Vec::new();
+        let one_slot_ok = self.config.max_consistency_steps >= ONE_SLOT_STEPS;
+        let fired = std::mem::take(&mut sc.fired);
+        for &(si, cond) in &fired {
+            let si = si as usize;
+            let seg = &self.segments[si];
+            let base = self.cond_base[si];
+            // How many of a candidate's conditions held for a leaf inside an
+            // array: with no `exists: false` and at most one such condition,
+            // no two chosen leaves can disagree on an array index, so the
+            // consistency search would succeed — in `ONE_SLOT_STEPS` steps,
+            // so only a budget that allows them skips it (the answer, or
+            // `too_complex` under a tiny budget, stays the search's).
+            let arrayed =
+                |sc: &Scratch, c: u32| (sc.cond_state[(base + c) as usize] & ARRAYED != 0) as u32;
+            let anchor_arrayed = arrayed(sc, cond);
+            for group in seg.anchors.groups(cond) {
+                let mut group_arrayed = anchor_arrayed;
+                if let Some(key) = group.key {
+                    if !sc.holds(seg, base, key) {
+                        continue;
+                    }
+                    group_arrayed += arrayed(sc, key.cond);
+                }
+                'candidates: for cand in group.candidates {
+                    let mut in_arrays = group_arrayed;
+                    for other in cand.others() {
+                        if !sc.holds(seg, base, other) {
+                            continue 'candidates;
+                        }
+                        in_arrays += arrayed(sc, other.cond);
+                    }
+                    if (in_arrays == 0 || in_arrays == 1 && one_slot_ok) && !cand.has_absent {
+                        names.push(seg.patterns[cand.pattern as usize].1.clone());
+                    } else {
+                        checks.push((si, cand.sub as usize));
+                    }
+                }
             }
         }
+        sc.fired = fired;
         let has_absent_only = self.segments.iter().any(|s| !s.absent_only.is_empty());
         if !checks.is_empty() || has_absent_only {
             sc.hits.sort_unstable();
@@ -193,22 +333,16 @@ impl Snapshot {
                 }
             }
         }
-        for gsub in checks {
-            let (si, local) = self.locate(gsub);
-            let info = &self.segments[si].subs[local];
-            let gfirst = self.slot_base[si] + info.first_slot;
-            if consistent(info, gfirst, sc, self.config.max_consistency_steps)? {
-                names.push(self.segments[si].patterns[info.pattern as usize].1.clone());
+        for (si, local) in checks {
+            let seg = &self.segments[si];
+            let info = &seg.subs[local];
+            if consistent(info, seg, self.cond_base[si], sc, self.config.max_consistency_steps)? {
+                names.push(seg.patterns[info.pattern as usize].1.clone());
             }
         }
         names.sort_unstable();
         names.dedup();
         Ok(names)
-    }
-
-    fn locate(&self, gsub: u32) -> (usize, usize) {
-        let si = self.sub_base.partition_point(|&b| b <= gsub) - 1;
-        (si, (gsub - self.sub_base[si]) as usize)
     }
 }
 
@@ -239,14 +373,18 @@ fn compatible(sc: &Scratch, a: u32, b: u32) -> bool {
 /// having no leaf compatible with all of them?
 fn consistent(
     info: &SubInfo,
-    gfirst: u32,
+    seg: &Segment,
+    cond_base: u32,
     sc: &Scratch,
     budget: usize,
 ) -> Result<bool, EventError> {
     let mut slots: Vec<Vec<u32>> = Vec::with_capacity(info.slots as usize);
-    for s in gfirst..gfirst + info.slots {
-        let a = sc.hits.partition_point(|h| h.0 < s);
-        let b = sc.hits.partition_point(|h| h.0 <= s);
+    let first = info.first_slot as usize;
+    for &cond in &seg.slot_cond[first..first + info.slots as usize] {
+        // A slot's leaves are exactly those its condition held for.
+        let g = cond_base + cond;
+        let a = sc.hits.partition_point(|h| h.0 < g);
+        let b = sc.hits.partition_point(|h| h.0 <= g);
         let ctxs: Vec<u32> = sc.hits[a..b].iter().map(|h| h.1).collect();
         if ctxs.is_empty() {
             return Ok(false);

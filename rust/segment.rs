@@ -1,9 +1,21 @@
 //! A segment: a group of patterns compiled together. Each sub-pattern owns a
-//! run of *slots*, one per positive field; each field of the machine that the
-//! segment's patterns use gets one [`FieldMatcher`] whose targets are slots.
+//! run of *slots*, one per positive field; each slot states a *condition*
+//! (field and predicates), shared by every slot that states the same one.
+//! Each field of the machine that the segment's patterns use gets one
+//! [`FieldMatcher`] whose targets are conditions, and every sub-pattern with
+//! a slot is filed under one anchor condition (see `anchors.rs`).
+//!
+//! A *broad* condition (wildcard, range, cidr, `exists`, `anything-but`)
+//! that anchors nothing is *lazy*: it is left out of the shared matcher and
+//! gets a small matcher of its own, run only when a candidate asks for it,
+//! over the leaves of its field collected during the scan. So thousands of
+//! tenant wildcards cost nothing for an event until a tenant's anchor fires.
 //! A machine is a few segments (see `machine.rs`); matching runs every
 //! segment's matcher for each leaf the scanner reports.
 
+use crate::anchors::{Anchors, Entry, Other};
+use crate::conditions::{self, Conditions};
+use crate::lazy::LazyMatcher;
 use crate::paths::FieldId;
 use crate::pattern::Pattern;
 use crate::values::{FieldBuilder, FieldMatcher};
@@ -11,6 +23,9 @@ use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 const NO_MATCHER: u32 = u32::MAX;
+
+/// In `Segment::lazy`: the condition is in the shared matchers.
+pub const EAGER: u32 = u32::MAX;
 
 /// Identifies one stored pattern of the machine.
 pub type PatternId = u64;
@@ -34,8 +49,16 @@ pub struct Segment {
     /// ids that existed when the segment was built.
     field_index: Vec<u32>,
     matchers: Vec<FieldMatcher>,
-    /// Slot -> sub-pattern.
-    pub slot_sub: Vec<u32>,
+    /// Slot -> condition.
+    pub slot_cond: Vec<u32>,
+    /// Number of distinct conditions; matchers report ids below it.
+    pub conds: u32,
+    /// Condition -> index into `lazy_matchers`, or `EAGER`.
+    pub lazy: Vec<u32>,
+    /// A lazy condition's field and its own evaluator.
+    pub lazy_matchers: Vec<(FieldId, LazyMatcher)>,
+    /// Sub-patterns by anchor condition.
+    pub anchors: Anchors,
     pub subs: Vec<SubInfo>,
     /// Sub-patterns with no positive field (only `exists: false`).
     pub absent_only: Vec<u32>,
@@ -51,8 +74,8 @@ impl Segment {
         patterns: &[(PatternId, Arc<str>, Arc<Pattern>)],
         field_of: &mut impl FnMut(&str) -> FieldId,
     ) -> Segment {
-        let mut builders: FxHashMap<FieldId, FieldBuilder> = FxHashMap::default();
-        let mut slot_sub = Vec::new();
+        let mut conds = Conditions::default();
+        let mut slot_cond = Vec::new();
         let mut subs = Vec::new();
         let mut absent_only = Vec::new();
         let mut names = Vec::with_capacity(patterns.len());
@@ -60,14 +83,10 @@ impl Segment {
             names.push((*id, name.clone()));
             for sp in &pattern.subpatterns {
                 let sub = subs.len() as u32;
-                let first_slot = slot_sub.len() as u32;
+                let first_slot = slot_cond.len() as u32;
                 for (path, preds) in &sp.fields {
-                    let slot = slot_sub.len() as u32;
-                    slot_sub.push(sub);
-                    let b = builders.entry(field_of(path)).or_default();
-                    for p in preds {
-                        b.add(slot, p);
-                    }
+                    let field = field_of(path);
+                    slot_cond.push(conds.intern(field, preds).0);
                 }
                 let absent: Box<[FieldId]> = sp.absent.iter().map(|p| field_of(p)).collect();
                 if sp.fields.is_empty() {
@@ -81,6 +100,65 @@ impl Segment {
                 });
             }
         }
+        // Now that every condition's sharing is known, file each sub-pattern
+        // under its most selective condition (the first of equals). `ranked`
+        // holds every slot's `(score, condition)`, each sub-pattern's run
+        // sorted in place (one buffer, not one per sub-pattern).
+        let mut ranked: Vec<(u64, u32)> = slot_cond.iter().map(|&c| (conds.score(c), c)).collect();
+        let mut anchors_something = vec![false; conds.len()];
+        for info in &subs {
+            let run = &mut ranked[info.first_slot as usize..][..info.slots as usize];
+            run.sort_by_key(|r| r.0);
+            if let Some(&(_, anchor)) = run.first() {
+                anchors_something[anchor as usize] = true;
+            }
+        }
+        let mut builders: FxHashMap<FieldId, FieldBuilder> = FxHashMap::default();
+        let mut lazy = vec![EAGER; conds.len()];
+        let mut lazy_matchers = Vec::new();
+        for (cond, &(field, preds)) in conds.stated.iter().enumerate() {
+            if !anchors_something[cond] && conditions::is_broad(preds) {
+                lazy[cond] = lazy_matchers.len() as u32;
+                lazy_matchers.push((field, LazyMatcher::new(preds)));
+            } else {
+                let b = builders.entry(field).or_default();
+                for p in preds {
+                    b.add(cond as u32, p);
+                }
+            }
+        }
+        // A candidate's other conditions are checked eager ones first (a
+        // lookup each), lazy ones last (an evaluation each). The first, its
+        // group key under the anchor, is its most shared eager condition (a
+        // tenant's rules group by `source`, not one group per rule); the
+        // rest go most selective first.
+        let mut others: Vec<Other> = Vec::with_capacity(ranked.len());
+        let mut entries = Vec::with_capacity(subs.len());
+        for (sub, info) in subs.iter().enumerate() {
+            let run = &mut ranked[info.first_slot as usize..][..info.slots as usize];
+            let Some((&mut (_, anchor), rest)) = run.split_first_mut() else {
+                continue;
+            };
+            rest.sort_by_key(|&(score, c)| (lazy[c as usize] != EAGER, score));
+            let eager = rest.iter().take_while(|&&(_, c)| lazy[c as usize] == EAGER);
+            let shared = |c: u32| conds.shared_by[c as usize];
+            let key = eager.enumerate().max_by_key(|&(i, &(_, c))| (shared(c), !i)).map(|(i, _)| i);
+            if let Some(i) = key {
+                rest[..=i].rotate_right(1);
+            }
+            let from = others.len() as u32;
+            others.extend(
+                rest.iter().map(|&(_, c)| Other { cond: c, lazy: lazy[c as usize] != EAGER }),
+            );
+            entries.push(Entry {
+                anchor,
+                sub: sub as u32,
+                pattern: info.pattern,
+                has_absent: !info.absent.is_empty(),
+                others: from..others.len() as u32,
+            });
+        }
+        let anchors = Anchors::build(conds.len(), entries, &others);
         let top = builders.keys().max().map_or(0, |&f| f as usize + 1);
         let mut field_index = vec![NO_MATCHER; top];
         let mut matchers = Vec::with_capacity(builders.len());
@@ -90,8 +168,22 @@ impl Segment {
             field_index[f as usize] = matchers.len() as u32;
             matchers.push(b.build());
         }
-        let states = slot_sub.len() + matchers.iter().map(FieldMatcher::states).sum::<usize>();
-        Segment { field_index, matchers, slot_sub, subs, absent_only, patterns: names, states }
+        let states = slot_cond.len()
+            + matchers.iter().map(FieldMatcher::states).sum::<usize>()
+            + lazy_matchers.iter().map(|(_, m)| m.states()).sum::<usize>();
+        Segment {
+            field_index,
+            matchers,
+            slot_cond,
+            conds: conds.len() as u32,
+            lazy,
+            lazy_matchers,
+            anchors,
+            subs,
+            absent_only,
+            patterns: names,
+            states,
+        }
     }
 
     /// Every field this segment's patterns use, with its matcher.

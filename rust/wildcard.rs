@@ -171,12 +171,15 @@ pub struct WildcardSet {
     accepting: Vec<Option<u32>>,
     /// Start states of all patterns, epsilon closure included.
     start: Vec<u32>,
+    /// Number of patterns.
+    patterns: u32,
 }
 
 impl WildcardSet {
     /// Adds a pattern's tokens; returns its index in this set.
     pub fn push(&mut self, tokens: &[Option<u8>]) -> usize {
-        let index = self.accepting.iter().filter(|a| a.is_some()).count();
+        let index = self.patterns as usize;
+        self.patterns += 1;
         let base = self.toks.len() as u32;
         // States base..=base+m; the accepting state's token slot holds a
         // never-matching literal-free marker (we never step from it).
@@ -221,6 +224,14 @@ impl WildcardSet {
 
     /// Calls `hit` with the index of every pattern that matches `value` entirely.
     pub fn find(&self, value: &[u8], mut hit: impl FnMut(usize)) {
+        if self.patterns == 1 {
+            // One pattern (a lazy condition's own matcher): no NFA needed.
+            let tokens = &self.toks[..self.toks.len() - 1];
+            if glob(tokens, value) {
+                hit(0);
+            }
+            return;
+        }
         let n = self.toks.len();
         let mut mark = vec![false; n];
         let mut cur: Vec<u32> = Vec::with_capacity(self.start.len());
@@ -258,6 +269,37 @@ impl WildcardSet {
             }
         }
     }
+}
+
+/// Does one wildcard's tokens match all of `value`? The classic greedy scan:
+/// on a mismatch, go back to the last star and let it take one more byte.
+/// With the star as the only operator this answers exactly as the NFA does
+/// (a later star can always do what an earlier one would have), and each
+/// retry only moves forward in `value` from the last star's start.
+pub fn glob(tokens: &[Option<u8>], value: &[u8]) -> bool {
+    let (mut t, mut v) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while v < value.len() {
+        match tokens.get(t) {
+            Some(None) => {
+                star = Some((t, v));
+                t += 1;
+            }
+            Some(Some(c)) if *c == value[v] => {
+                t += 1;
+                v += 1;
+            }
+            _ => match star {
+                Some((st, sv)) => {
+                    t = st + 1;
+                    v = sv + 1;
+                    star = Some((st, sv + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    tokens[t.min(tokens.len())..].iter().all(Option::is_none)
 }
 
 #[cfg(test)]
@@ -310,6 +352,24 @@ mod tests {
         assert!(matches("*/dir/*", "/a/dir/b"));
         assert!(matches("2*0*1*7", "2607117"));
         assert!(matches("a*", "añ"));
+    }
+
+    #[test]
+    fn one_pattern_glob_equals_nfa() {
+        let patterns = ["*", "a*", "*a", "a*b", "*a*b*", "ab*ba", "a*a*a", "*aa*", "a**"];
+        let values = ["", "a", "b", "ab", "ba", "aab", "abba", "abab", "aaa", "baab", "abbba"];
+        for p in patterns {
+            let Ok(Wildcard::Tokens(t)) = parse(p) else { continue };
+            // Two patterns force the NFA; the second never matches.
+            let mut nfa = WildcardSet::default();
+            nfa.push(&t);
+            nfa.push(&[Some(b'#')]);
+            for v in values {
+                let mut want = false;
+                nfa.find(v.as_bytes(), |i| want |= i == 0);
+                assert_eq!(glob(&t, v.as_bytes()), want, "{} on {}", p, v);
+            }
+        }
     }
 
     #[test]

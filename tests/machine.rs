@@ -159,3 +159,24 @@ fn threads_read_while_one_writes() {
     let total: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
     assert!(total > 0);
 }
+
+#[test]
+fn numbers_reach_lazy_conditions_through_the_number_gate() {
+    // The range anchors nothing (the account does), so it is a lazy
+    // condition: the scanner's number gate must still let the amount through.
+    let m = Machine::default();
+    for i in 0..50 {
+        m.add_rule(
+            &format!("t{i}"),
+            &format!(
+                r#"{{"account": ["a{i}"], "detail": {{"amount": [{{"numeric": [">", 100]}}]}}}}"#
+            ),
+        )
+        .unwrap();
+    }
+    m.add_rule("eq", r#"{"account": ["a7"], "detail": {"amount": [250.0]}}"#).unwrap();
+    let hit = names(&m, r#"{"account": "a7", "detail": {"amount": 250}}"#);
+    assert_eq!(hit, vec!["eq".to_string(), "t7".to_string()]);
+    assert!(names(&m, r#"{"account": "a7", "detail": {"amount": 99}}"#).is_empty());
+    assert_eq!(names(&m, r#"{"account": "a8", "detail": {"amount": [3, 2.5e2]}}"#), vec!["t8"]);
+}

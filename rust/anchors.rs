@@ -1,0 +1,247 @@
+//! The anchor index: every sub-pattern with a positive field is filed under
+//! exactly one of its conditions, its *anchor* — the most selective one by
+//! [`Conditions::score`](crate::conditions::Conditions::score). A sub-pattern
+//! is looked at for an event only when its anchor held for some leaf; its
+//! other conditions are then checked against the conditions that held. So
+//! the work for an event follows the anchors that fire and the sub-patterns
+//! filed under them, not every sub-pattern that shares a common value.
+//!
+//! Under each anchor, sub-patterns are grouped by the first condition they
+//! would check next (their *key*): one check of the key rules a whole group
+//! in or out — a tenant's hundred rules under its `account` anchor fall into
+//! a few groups by `source`. An anchor's group keys sit side by side, so
+//! ruling groups out reads a line or two; each group's candidates are stored
+//! contiguously with their remaining conditions inline, so a group that
+//! stays in is one more run of memory.
+
+/// Flag in a record's length word: the sub-pattern has `exists: false` fields.
+const HAS_ABSENT: u32 = 1 << 31;
+/// Flag on a condition: it is lazy (evaluated on demand, see `segment.rs`).
+const LAZY: u32 = 1 << 31;
+/// Group key of sub-patterns with no condition besides their anchor.
+const NO_KEY: u32 = u32::MAX;
+
+/// Sub-patterns by anchor condition.
+#[derive(Debug, Default)]
+pub struct Anchors {
+    /// Condition `c`'s groups are `groups[start[c]..start[c + 1]]`.
+    start: Vec<u32>,
+    /// Per group: `(key | LAZY?, its records' span of `words`)`.
+    groups: Vec<(u32, u32, u32)>,
+    /// Per record: `[sub, pattern, others | HAS_ABSENT?, other conditions | LAZY?...]`,
+    /// the group's key not repeated.
+    words: Vec<u32>,
+}
+
+/// A condition other than the anchor, as stored for checking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Other {
+    pub cond: u32,
+    /// It is not in the shared matchers: evaluate it on demand.
+    pub lazy: bool,
+}
+
+impl Other {
+    fn word(self) -> u32 {
+        self.cond | if self.lazy { LAZY } else { 0 }
+    }
+
+    #[inline]
+    fn from_word(w: u32) -> Other {
+        Other { cond: w & !LAZY, lazy: w & LAZY != 0 }
+    }
+}
+
+/// One sub-pattern to file: its anchor and its other conditions, in the
+/// order they should be checked (the first one becomes its group key).
+pub struct Entry {
+    pub anchor: u32,
+    pub sub: u32,
+    /// The sub-pattern's pattern, so a match needs no look-up of the sub-pattern.
+    pub pattern: u32,
+    pub has_absent: bool,
+    /// Its span of the `others` buffer handed to [`Anchors::build`].
+    pub others: std::ops::Range<u32>,
+}
+
+impl Entry {
+    fn others<'a>(&self, all: &'a [Other]) -> &'a [Other] {
+        all.get(self.others.start as usize..self.others.end as usize).unwrap_or(&[])
+    }
+
+    fn key(&self, all: &[Other]) -> u32 {
+        self.others(all).first().map_or(NO_KEY, |o| o.word())
+    }
+}
+
+impl Anchors {
+    /// Files `entries` under their anchors; `conds` is the number of
+    /// conditions, `all` holds the entries' other conditions.
+    pub fn build(conds: usize, mut entries: Vec<Entry>, all: &[Other]) -> Anchors {
+        entries.sort_by_key(|e| (e.anchor, e.key(all)));
+        let mut start = Vec::with_capacity(conds + 1);
+        let mut groups = Vec::new();
+        let mut words = Vec::with_capacity(entries.iter().map(|e| 3 + e.others.len()).sum());
+        let mut next = entries.iter().peekable();
+        for c in 0..conds as u32 {
+            start.push(groups.len() as u32);
+            while let Some(first) = next.next_if(|e| e.anchor == c) {
+                let key = first.key(all);
+                let from = words.len() as u32;
+                let mut record = |e: &Entry| {
+                    let rest = e.others(all).get(1..).unwrap_or(&[]);
+                    words.push(e.sub);
+                    words.push(e.pattern);
+                    words.push(rest.len() as u32 | if e.has_absent { HAS_ABSENT } else { 0 });
+                    words.extend(rest.iter().map(|o| o.word()));
+                };
+                record(first);
+                while let Some(e) = next.next_if(|e| e.anchor == c && e.key(all) == key) {
+                    record(e);
+                }
+                groups.push((key, from, words.len() as u32));
+            }
+        }
+        start.push(groups.len() as u32);
+        Anchors { start, groups, words }
+    }
+
+    /// The groups of sub-patterns anchored on condition `cond`.
+    #[inline]
+    pub fn groups(&self, cond: u32) -> Groups<'_> {
+        let c = cond as usize;
+        let groups = match (self.start.get(c), self.start.get(c + 1)) {
+            (Some(&a), Some(&b)) => self.groups.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        };
+        Groups { groups: groups.iter(), words: &self.words }
+    }
+}
+
+/// Iterator over one anchor's groups.
+pub struct Groups<'a> {
+    groups: std::slice::Iter<'a, (u32, u32, u32)>,
+    words: &'a [u32],
+}
+
+/// Sub-patterns under one anchor that check the same condition first.
+pub struct Group<'a> {
+    /// The condition they all need besides the anchor, if any.
+    pub key: Option<Other>,
+    /// Its candidates; only read when iterated.
+    pub candidates: Candidates<'a>,
+}
+
+impl<'a> Iterator for Groups<'a> {
+    type Item = Group<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Group<'a>> {
+        let &(key, from, to) = self.groups.next()?;
+        let run = self.words.get(from as usize..to as usize).unwrap_or(&[]);
+        let key = (key != NO_KEY).then(|| Other::from_word(key));
+        Some(Group { key, candidates: Candidates { run } })
+    }
+}
+
+/// A sub-pattern filed under an anchor that held.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    pub sub: u32,
+    pub pattern: u32,
+    pub has_absent: bool,
+    /// Its conditions besides the anchor and its group's key.
+    others: &'a [u32],
+}
+
+impl<'a> Candidate<'a> {
+    /// Its conditions besides the anchor and its group's key, in the order
+    /// to check them.
+    #[inline]
+    pub fn others(&self) -> impl Iterator<Item = Other> + 'a {
+        self.others.iter().map(|&w| Other::from_word(w))
+    }
+}
+
+/// Iterator over one group's records.
+pub struct Candidates<'a> {
+    run: &'a [u32],
+}
+
+impl<'a> Iterator for Candidates<'a> {
+    type Item = Candidate<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Candidate<'a>> {
+        let [sub, pattern, len, rest @ ..] = self.run else {
+            return None;
+        };
+        let n = (len & !HAS_ABSENT) as usize;
+        let (others, tail) = rest.split_at(n.min(rest.len()));
+        self.run = tail;
+        let has_absent = len & HAS_ABSENT != 0;
+        Some(Candidate { sub: *sub, pattern: *pattern, has_absent, others })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eager(cond: u32) -> Other {
+        Other { cond, lazy: false }
+    }
+
+    fn lazy(cond: u32) -> Other {
+        Other { cond, lazy: true }
+    }
+
+    fn entry(
+        anchor: u32,
+        sub: u32,
+        has_absent: bool,
+        others: &[Other],
+        all: &mut Vec<Other>,
+    ) -> Entry {
+        let from = all.len() as u32;
+        all.extend_from_slice(others);
+        Entry { anchor, sub, pattern: sub + 10, has_absent, others: from..all.len() as u32 }
+    }
+
+    type Seen = Vec<(Option<Other>, Vec<(u32, bool, Vec<Other>)>)>;
+
+    fn seen(a: &Anchors, c: u32) -> Seen {
+        a.groups(c)
+            .map(|g| {
+                let cands = g.candidates.map(|x| {
+                    assert_eq!(x.pattern, x.sub + 10);
+                    (x.sub, x.has_absent, x.others().collect())
+                });
+                (g.key, cands.collect())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn filed_by_anchor_and_key() {
+        let mut all = Vec::new();
+        let entries = vec![
+            entry(2, 0, false, &[eager(0), lazy(1)], &mut all),
+            entry(0, 1, true, &[], &mut all),
+            entry(2, 2, false, &[eager(3)], &mut all),
+            entry(2, 3, false, &[eager(0)], &mut all),
+        ];
+        let a = Anchors::build(4, entries, &all);
+        assert_eq!(seen(&a, 0), vec![(None, vec![(1, true, vec![])])]);
+        assert!(seen(&a, 1).is_empty());
+        assert_eq!(
+            seen(&a, 2),
+            vec![
+                (Some(eager(0)), vec![(0, false, vec![lazy(1)]), (3, false, vec![])]),
+                (Some(eager(3)), vec![(2, false, vec![])]),
+            ]
+        );
+        assert!(seen(&a, 3).is_empty());
+        assert!(seen(&a, 99).is_empty());
+    }
+}
