@@ -507,3 +507,45 @@ def test_detail_number_beyond_a_double_is_malformed(bus: EventBridge) -> None:
         ]
         == 0
     )
+
+
+def test_resources_that_are_not_a_list_are_an_entry_error(bus: EventBridge) -> None:
+    # Found by fuzz/python/fuzz_wire.py: the request-size sum iterated Resources before the
+    # entry's own checks, so {"Resources": true} raised TypeError (500 over the wire).
+    for resources in [True, 5, {"a": 1}]:
+        entry = {"Source": "s", "DetailType": "t", "Detail": "{}", "Resources": resources}
+        out = bus.put_events(Entries=[entry])
+        assert out["Entries"] == [
+            {
+                "ErrorCode": "InvalidArgument",
+                "ErrorMessage": "Parameter Resources is not valid. Reason: Resources must be "
+                "a list of strings.",
+            }
+        ]
+
+
+def test_dead_letter_config_that_is_not_a_structure_fails_the_target(bus: EventBridge) -> None:
+    # Found by fuzz/python/fuzz_wire.py: {"DeadLetterConfig": 1.5} raised AttributeError.
+    rule(bus, "r", {"source": ["shop"]})
+    q = bus.create_queue("q")
+    for config, message in [
+        (1.5, "DeadLetterConfig 1.5 is not a structure with an Arn."),
+        ({"Arn": 5}, "DeadLetterConfig.Arn 5 is not an SQS queue ARN."),
+    ]:
+        out = bus.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": q, "DeadLetterConfig": config}])
+        assert out["FailedEntries"] == [
+            {"TargetId": "t", "ErrorCode": "ValidationException", "ErrorMessage": message}
+        ]
+    assert bus.list_targets_by_rule(Rule="r")["Targets"] == []
+
+
+def test_event_bus_name_that_is_not_a_string_is_an_entry_error(bus: EventBridge) -> None:
+    # Found by fuzz/python/fuzz_wire.py: an entry's "EventBusName": ["x", 1] raised
+    # AttributeError in Arns.bus_name (500 over the wire).
+    entry = {"Source": "s", "DetailType": "t", "Detail": "{}", "EventBusName": ["x", 1]}
+    assert bus.put_events(Entries=[entry])["Entries"] == [
+        {
+            "ErrorCode": "InvalidArgument",
+            "ErrorMessage": "Parameter EventBusName is not valid: ['x', 1]",
+        }
+    ]

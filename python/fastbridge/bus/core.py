@@ -576,9 +576,12 @@ class EventBridge:
                 "delivers to (Lambda function, SQS queue, event bus, API destination, "
                 "CloudWatch Logs log group)."
             )
-        dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
+        config = target.get("DeadLetterConfig")
+        if config is not None and not isinstance(config, Mapping):
+            return f"DeadLetterConfig {config!r} is not a structure with an Arn."
+        dlq = (config or {}).get("Arn")
         if dlq is not None:
-            ref = parse_target_arn(dlq)
+            ref = parse_target_arn(dlq) if isinstance(dlq, str) else None
             if ref is None or ref.kind != "queue":
                 return f"DeadLetterConfig.Arn {dlq!r} is not an SQS queue ARN."
         return None

@@ -157,7 +157,8 @@ def entry_size(entry: Mapping[str, Any]) -> int:
         value = entry.get(key)
         if isinstance(value, str):
             size += len(value.encode())
-    for resource in entry.get("Resources") or ():
+    resources = entry.get("Resources")
+    for resource in resources if isinstance(resources, list) else ():
         if isinstance(resource, str):
             size += len(resource.encode())
     return size

@@ -59,6 +59,8 @@ class Arns:
         """EventBusName parameters take a name or an ARN."""
         if not name_or_arn:
             return DEFAULT_BUS
+        if not isinstance(name_or_arn, str):
+            raise ValidationException(f"Parameter EventBusName is not valid: {name_or_arn!r}")
         if name_or_arn.startswith("arn:"):
             _, _, resource = name_or_arn.partition(":event-bus/")
             if not resource:
