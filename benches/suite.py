@@ -112,6 +112,8 @@ class State:
     disagreements: list[Disagreement] = field(default_factory=list)
     sizes: list[dict[str, Any]] = field(default_factory=list)
     threads: list[dict[str, Any]] = field(default_factory=list)
+    cpu_ceiling: float | None = None
+    """How much faster two CPU-bound processes run than one on this machine."""
     build: dict[str, Any] = field(default_factory=dict)
     peers: list[peermod.Peer] = field(default_factory=list)
     peer_notes: dict[str, str] = field(default_factory=dict)
@@ -515,7 +517,37 @@ def step_sizes(state: State) -> None:
         })
 
 
+def _spin(n: int) -> int:
+    """Pure arithmetic, no memory traffic: what one CPU can do alone."""
+    x = 0
+    for i in range(n):
+        x = (x * 31 + i) & 0xFFFFFFFF
+    return x
+
+
+def cpu_ceiling(n: int = 2_000_000) -> float:
+    """Two CPU-bound processes against one, the median of five tries: about
+    the most a two-thread speedup can be here (virtual CPUs may share a
+    physical core; on this project's machines it is about 1.25×)."""
+    import multiprocessing
+    import statistics
+
+    tries = []
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        pool.map(_spin, [1000, 1000])
+        for _ in range(5):
+            t0 = time.perf_counter()
+            pool.map(_spin, [n])
+            one = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            pool.map(_spin, [n, n], chunksize=1)
+            two = time.perf_counter() - t0
+            tries.append(2 * one / two)
+    return float(statistics.median(tries))
+
+
 def step_threads(state: State) -> None:
+    state.cpu_ceiling = cpu_ceiling()
     workloads = [
         ("citylots · Quamina's four", state.events["citylots"], rsmod.QUAMINA_FOUR.rules),
         ("bus · 1,000 rules", state.events["bus"], rsmod.bus_rules(1000)),
