@@ -44,7 +44,10 @@ pub struct Snapshot {
 
 struct Stored {
     name: Arc<str>,
-    source: Json,
+    /// The pattern as compact JSON text (key order and numbers as written):
+    /// what `rules()` returns and `delete_rule` compares. Text, not a tree,
+    /// because a tree costs a heap block per key and value.
+    source: Box<str>,
     compiled: Arc<Pattern>,
 }
 
@@ -181,6 +184,7 @@ impl Machine {
             let id = w.next_id;
             w.next_id += 1;
             w.by_name.entry(name.clone()).or_default().push(id);
+            let source = source.to_string().into_boxed_str();
             w.patterns.insert(id, Stored { name, source, compiled: pattern });
             ids.push(id);
         }
@@ -194,7 +198,7 @@ impl Machine {
     /// Deletes the rule's pattern equal to `pattern`, or all its patterns when
     /// `pattern` is `None`. Returns how many patterns were removed.
     pub fn delete_rule(&self, name: &str, pattern: Option<&str>) -> Result<usize, PatternError> {
-        let wanted = pattern.map(pattern::parse_json).transpose()?;
+        let wanted = pattern.map(pattern::parse_json).transpose()?.map(|v| v.to_string());
         let mut w = self.lock();
         let Some(ids) = w.by_name.get(name).cloned() else {
             return Ok(0);
@@ -202,7 +206,7 @@ impl Machine {
         let remove: Vec<PatternId> = ids
             .iter()
             .copied()
-            .filter(|id| wanted.as_ref().is_none_or(|v| w.patterns[id].source == *v))
+            .filter(|id| wanted.as_deref().is_none_or(|v| *w.patterns[id].source == *v))
             .collect();
         if remove.is_empty() {
             return Ok(0);
