@@ -66,7 +66,6 @@ from fastbridge.bus.delivery import (
 )
 from fastbridge.bus.errors import (
     Exceptions,
-    LimitExceededException,
     ResourceNotFoundException,
     ValidationException,
 )
@@ -286,10 +285,11 @@ class NatsBus:
                     EventBusName: str | None = None) -> dict[str, Any]:  # fmt: skip
         bus = self.arns.bus_name(EventBusName)
         doc = self._rule(bus, Rule)
+        # Also checks each target's input, and the five-target limit counting
+        # the targets the rule keeps.
         transform.validate_targets(Targets, existing_ids=[t["Id"] for t in doc["Targets"]])
         current = {t["Id"]: t for t in doc["Targets"]}
-        for i, target in enumerate(Targets, 1):
-            transform.validate_target_input(target, index=i)
+        for target in Targets:
             ref = parse_target_arn(str(target["Arn"]))
             if ref is None or ref.kind not in ("function", "log"):
                 raise ValidationException(
@@ -297,8 +297,6 @@ class NatsBus:
                     "log groups so far; other target kinds are not available on it yet."
                 )
             current[target["Id"]] = dict(target)
-        if len(current) > 5:
-            raise LimitExceededException()
         doc["Targets"] = list(current.values())
         self._put(doc)
         return {"FailedEntryCount": 0, "FailedEntries": []}
