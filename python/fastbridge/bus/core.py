@@ -48,6 +48,7 @@ from fastbridge.bus.delivery import (
     LocalTargets,
     RetryPolicy,
     dead_letter_attributes,
+    dead_letter_queue,
     expired_error,
 )
 from fastbridge.bus.errors import (
@@ -722,10 +723,9 @@ class EventBridge:
         ctx: transform.Context,
         accepted: float,
     ) -> list[NewDelivery]:
-        has_input = any(k in target for k in ("Input", "InputPath", "InputTransformer"))
-        payload = transform.render(target, envelope, ctx) if has_input else None
-        if has_input and payload is None:
-            return []  # AWS accepts such a target and delivers nothing
+        deliver, payload = transform.owed(target, envelope, ctx)
+        if not deliver:
+            return []
         return [NewDelivery(envelope["id"], bus, rule, dict(target), body, payload, accepted)]
 
     def _accept(
@@ -1495,9 +1495,9 @@ class EventBridge:
         attributes = dead_letter_attributes(
             self.arns.rule(d.bus, d.rule), d.target["Arn"], err, d.attempts, exhausted
         )
-        dlq = (d.target.get("DeadLetterConfig") or {}).get("Arn")
-        ref = parse_target_arn(dlq) if dlq else None
-        queue = ref.name if ref is not None and self.store.get("queue", ref.name) else None
+        dlq, queue = dead_letter_queue(d.target)
+        if queue is not None and self.store.get("queue", queue) is None:
+            queue = None
         reason = None
         if queue is None:
             reason = (

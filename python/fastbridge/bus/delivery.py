@@ -27,6 +27,7 @@ from typing import Any
 
 from fastbridge.bus.events import loads
 from fastbridge.bus.http import ApiDestination, Connection, DeliveryError, HttpInvoker
+from fastbridge.bus.names import parse_target_arn
 
 DEFAULT_MAX_RETRIES = 185
 DEFAULT_MAX_AGE = 86_400
@@ -83,6 +84,14 @@ def dead_letter_attributes(rule_arn: str, target_arn: str, err: DeliveryError, r
     if exhausted is not None:
         attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
     return attributes
+
+
+def dead_letter_queue(target: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The target's dead-letter ARN, and the name of the queue it names (None
+    when it names no queue)."""
+    arn = (target.get("DeadLetterConfig") or {}).get("Arn")
+    ref = parse_target_arn(arn) if arn else None
+    return arn, (ref.name if ref is not None and ref.kind == "queue" else None)
 
 
 def log_file(group: str) -> str:

@@ -566,6 +566,19 @@ class _NotDelivered(Exception):
     """Raised while rendering when AWS would deliver nothing."""
 
 
+def owed(
+    target: Mapping[str, Any], event: Mapping[str, Any], ctx: Context
+) -> tuple[bool, bytes | None]:
+    """Whether ``target`` gets anything for ``event``, and what: ``None`` for
+    the event itself (no Input, InputPath or InputTransformer), else the
+    rendered body. AWS accepts targets whose input renders to nothing, and
+    delivers them nothing."""
+    if not any(key in target for key in ("Input", "InputPath", "InputTransformer")):
+        return True, None
+    body = render(target, event, ctx)
+    return body is not None, body
+
+
 def render(target: Mapping[str, Any], event: Mapping[str, Any], ctx: Context) -> bytes | None:
     """The body ``target`` receives for ``event``, or ``None`` when nothing is delivered.
 

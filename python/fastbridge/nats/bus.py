@@ -62,6 +62,7 @@ from fastbridge.bus.delivery import (
     LocalTargets,
     RetryPolicy,
     dead_letter_attributes,
+    dead_letter_queue,
     expired_error,
 )
 from fastbridge.bus.errors import (
@@ -466,10 +467,9 @@ class _Router:
                 ctx = transform.Context(rule_arn=rule["Arn"], rule_name=rule_name,
                                         event_bus_name=name, ingestion_time=ingestion)  # fmt: skip
                 for target in rule["Targets"]:
-                    has_input = any(k in target for k in ("Input", "InputPath", "InputTransformer"))
-                    payload = transform.render(target, envelope, ctx) if has_input else None
-                    if has_input and payload is None:
-                        continue  # AWS delivers nothing for such a target
+                    deliver, payload = transform.owed(target, envelope, ctx)
+                    if not deliver:
+                        continue
                     body = compact({"bus": name, "rule": rule_name, "rule_arn": rule["Arn"],
                                     "target": target, "event": msg.data.decode(),
                                     "payload": None if payload is None else payload.decode(),
@@ -545,9 +545,7 @@ class _Deliverer:
         bus = self.bus
         target = d["target"]
         attributes = dead_letter_attributes(d["rule_arn"], target["Arn"], err, retries, exhausted)
-        dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
-        ref = parse_target_arn(dlq) if dlq else None
-        queue = ref.name if ref is not None and ref.kind == "queue" else UNDELIVERABLE
+        queue = dead_letter_queue(target)[1] or UNDELIVERABLE
         if queue == UNDELIVERABLE:
             log.error("fastbridge: event for rule %s target %s failed (%s: %s) with no "
                       "dead-letter queue; kept under %s.dlq.%s", d["rule"], target["Id"],
