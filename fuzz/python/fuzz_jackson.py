@@ -26,9 +26,9 @@ import codecs
 import json
 import os
 import re
-import sys
 
 import atheris
+import harness
 
 with atheris.instrument_imports(include=["fastbridge.bus.jackson", "fastbridge.bus.core"]):
     from fastbridge.bus import jackson
@@ -111,9 +111,8 @@ def _utf8ish(data: bytes) -> bool:
     return True
 
 
-def write_seeds(directory: str) -> int:
+def seeds() -> list[str]:
     """Patterns of the recorded cases, the project's pattern cases and malformed texts."""
-    os.makedirs(directory, exist_ok=True)
     texts: set[str] = set()
 
     def add(value: object) -> None:
@@ -158,15 +157,8 @@ def write_seeds(directory: str) -> int:
             '{"a": ["\u00e9\u0663"]}',
         ]
     )
-    for i, text in enumerate(sorted(texts)):
-        with open(os.path.join(directory, f"seed-{i:04d}"), "wb") as f:
-            f.write(text.encode("utf-8", "surrogatepass"))
-    return len(texts)
+    return sorted(texts)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--seeds":
-        print(f"{write_seeds(sys.argv[2])} seeds written to {sys.argv[2]}")
-        sys.exit(0)
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
+    harness.main(TestOneInput, seeds)

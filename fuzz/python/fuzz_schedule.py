@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 
 import atheris
+import harness
 
 with atheris.instrument_imports(include=["fastbridge.bus.schedule"]):
     from fastbridge.bus.errors import ValidationException
@@ -98,9 +98,8 @@ def TestOneInput(data: bytes) -> None:
         assert all(moment < t <= moment + timedelta(days=1) for t in window), (expression, window)
 
 
-def write_seeds(directory: str) -> int:
+def seeds() -> list[str]:
     """Every ``cron(...)``/``rate(...)`` literal of the schedule tests and README texts."""
-    os.makedirs(directory, exist_ok=True)
     found: set[str] = set()
     for rel in ("tests/bus/test_schedule.py", "tests/bus/test_bus.py", "python/README.md"):
         path = os.path.join(ROOT, rel)
@@ -108,15 +107,8 @@ def write_seeds(directory: str) -> int:
             text = open(path, encoding="utf-8").read()
             found.update(re.findall(r"""["'](\s*(?:cron|rate)\([^"'\n]*)["']""", text))
     found.update(["cron(0/5 8-17 ? * MON-FRI *)", "rate(1 minute)", "cron(0 0 L * ? *)"])
-    for i, expression in enumerate(sorted(found)):
-        with open(os.path.join(directory, f"seed-{i:04d}"), "w", encoding="utf-8") as f:
-            f.write(expression)
-    return len(found)
+    return sorted(found)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--seeds":
-        print(f"{write_seeds(sys.argv[2])} seeds written to {sys.argv[2]}")
-        sys.exit(0)
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
+    harness.main(TestOneInput, seeds)

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from datetime import datetime, timezone
 from unittest import mock
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -43,6 +42,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 import atheris
 import botocore.auth
 import botocore.credentials
+import harness
 from botocore.awsrequest import AWSRequest
 
 with atheris.instrument_imports(include=["fastbridge.serve.sigv4"]):
@@ -307,16 +307,15 @@ def TestOneInput(data: bytes) -> None:
         raise AssertionError(f"forged request accepted: {request!r}")
 
 
-if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--seeds":
-        os.makedirs(sys.argv[2], exist_ok=True)
-        for i in range(64):  # mutate mode, base i % 6, i // 6 random mutations
-            seed = bytes([0, i % 6, (i // 6) % 6]) + os.urandom(48)
-            with open(os.path.join(sys.argv[2], f"seed-{i:04d}"), "wb") as f:
-                f.write(seed)
-        print(f"64 seeds written to {sys.argv[2]}")
-        sys.exit(0)
+def seeds() -> list[bytes]:
+    # mutate mode, base i % 6, i // 6 random mutations
+    return [bytes([0, i % 6, (i // 6) % 6]) + os.urandom(48) for i in range(64)]
+
+
+def check() -> None:
     for base in BASES:  # the oracle's premise: every base request verifies
         assert VERIFIER.verify(*base) == AK, base
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    harness.main(TestOneInput, seeds, check)

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import atheris
+import harness
 
 with atheris.instrument_imports(include=["fastbridge.bus.transform"]):
     from fastbridge.bus.errors import LimitExceededException, ValidationException
@@ -139,10 +139,9 @@ def TestOneInput(data: bytes) -> None:
             raise AssertionError(f"not JSON ({e}): {body!r} from {target!r}") from None
 
 
-def write_seeds(directory: str) -> int:
+def seeds() -> list[str]:
     """Targets and events of the recorded bus cases, in this target's input format."""
-    os.makedirs(directory, exist_ok=True)
-    seeds: list[str] = []
+    found: list[str] = []
     cases = json.load(open(RECORDED, encoding="utf-8")) if os.path.exists(RECORDED) else []
 
     def paths_text(paths: dict) -> str:
@@ -152,21 +151,21 @@ def write_seeds(directory: str) -> int:
         event = json.dumps(case.get("event") or DEFAULT_EVENT)
         if case["kind"] == "input_transformer":
             template = case["input_template"]
-            seeds.append(f"T\0{template}\0{paths_text(case['input_paths_map'])}\0{event}")
+            found.append(f"T\0{template}\0{paths_text(case['input_paths_map'])}\0{event}")
         elif case["kind"] == "input_path":
-            seeds.append(f"P\0{case['input_path']}\0\0{event}")
+            found.append(f"P\0{case['input_path']}\0\0{event}")
         elif case["kind"] == "input":
-            seeds.append(f"I\0{case['input']}\0\0{event}")
+            found.append(f"I\0{case['input']}\0\0{event}")
         elif case["kind"] in ("put_targets_error", "put_targets_result"):
             for t in case["targets"]:
                 tr = t.get("InputTransformer")
                 if tr:
                     template = tr.get("InputTemplate", "")
                     paths = paths_text(tr.get("InputPathsMap", {}))
-                    seeds.append(f"T\0{template}\0{paths}\0{event}")
+                    found.append(f"T\0{template}\0{paths}\0{event}")
                 if t.get("InputPath"):
-                    seeds.append(f"P\0{t['InputPath']}\0\0{event}")
-    seeds += [
+                    found.append(f"P\0{t['InputPath']}\0\0{event}")
+    found += [
         'T\0{"a": <v>, "b": "x<v>y", "c": [<w>]}\0v\x02$.detail.text\x01w\x02$.detail.*\0"\\ud800"',
         "T\0<aws.events.event.json> <aws.events.event> <aws.events.rule-arn>\0\0{}",
         'T\0{"e": <aws.events.event>, "s": "<aws.events.event.ingestion-time>"}\0\0',
@@ -176,15 +175,8 @@ def write_seeds(directory: str) -> int:
         "N\0\0k\x02$.a\0{}",
         'x\0\0\0{"a": "\\u0000\\ud83d\\ude00"}',
     ]
-    for i, seed in enumerate(seeds):
-        with open(os.path.join(directory, f"seed-{i:04d}"), "w", encoding="utf-8") as f:
-            f.write(seed)
-    return len(seeds)
+    return found
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--seeds":
-        print(f"{write_seeds(sys.argv[2])} seeds written to {sys.argv[2]}")
-        sys.exit(0)
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
+    harness.main(TestOneInput, seeds)

@@ -32,12 +32,12 @@ import io
 import json
 import logging
 import os
-import sys
 import traceback
 from datetime import datetime, timezone
 
 import atheris
 import botocore.session
+import harness
 
 with atheris.instrument_imports(include=["fastbridge.bus", "fastbridge.serve"]):
     from fastbridge.bus import EventBridge
@@ -278,18 +278,9 @@ def TestOneInput(data: bytes) -> None:
         bus.close()
 
 
-def write_seeds(directory: str) -> int:
-    os.makedirs(directory, exist_ok=True)
-    n = 64
-    for i in range(n):
-        with open(os.path.join(directory, f"seed-{i:04d}"), "wb") as f:
-            f.write(bytes([i % 3, 1 + i % 4]) + os.urandom(96))
-    return n
+def seeds() -> list[bytes]:
+    return [bytes([i % 3, 1 + i % 4]) + os.urandom(96) for i in range(64)]
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--seeds":
-        print(f"{write_seeds(sys.argv[2])} seeds written to {sys.argv[2]}")
-        sys.exit(0)
-    atheris.Setup(sys.argv, TestOneInput)
-    atheris.Fuzz()
+    harness.main(TestOneInput, seeds)
