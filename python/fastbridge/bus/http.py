@@ -494,6 +494,21 @@ _AUTH_BLOCKS = {
 }
 
 
+def _credential_pair(problems: _Problems, auth: Mapping[str, Any], path: str, block: str,
+                     name: str, secret: str) -> tuple[str, str] | None:  # fmt: skip
+    """A (name, secret) block of AuthParameters (basic auth, API key), checked
+    as the service model says; None when absent or invalid."""
+    raw = _struct(problems, auth, block, path)
+    if raw is None:
+        return None
+    where = _join(path, block)
+    first = _string(problems, raw, name, where, required=True, min_len=1, max_len=512,
+                    pattern=_AUTH_HEADER)  # fmt: skip
+    second = _string(problems, raw, secret, where, required=True, min_len=1, max_len=512,
+                     pattern=_AUTH_HEADER, sensitive=True)  # fmt: skip
+    return (first, second) if first is not None and second is not None else None
+
+
 @dataclass(eq=False)
 class Connection:
     """An EventBridge connection.
@@ -550,35 +565,15 @@ class Connection:
         invocation = ConnectionHttpParameters()
         if auth is not None:
             path = "authParameters"
-            raw = _struct(problems, auth, "BasicAuthParameters", path)
-            if raw is not None:
-                where = _join(path, "BasicAuthParameters")
-                user = _string(
-                    problems, raw, "Username", where, required=True, min_len=1, max_len=512,
-                    pattern=_AUTH_HEADER,
-                )
-                password = _string(
-                    problems, raw, "Password", where, required=True, min_len=1, max_len=512,
-                    pattern=_AUTH_HEADER, sensitive=True,
-                )
-                if user is not None and password is not None:
-                    basic = BasicAuth(user, password)
+            pair = _credential_pair(problems, auth, path, "BasicAuthParameters", "Username",
+                                    "Password")  # fmt: skip
+            basic = BasicAuth(*pair) if pair else None
             raw = _struct(problems, auth, "OAuthParameters", path)
             if raw is not None:
                 oauth = _parse_oauth(problems, raw, _join(path, "OAuthParameters"))
-            raw = _struct(problems, auth, "ApiKeyAuthParameters", path)
-            if raw is not None:
-                where = _join(path, "ApiKeyAuthParameters")
-                key_name = _string(
-                    problems, raw, "ApiKeyName", where, required=True, min_len=1, max_len=512,
-                    pattern=_AUTH_HEADER,
-                )
-                key_value = _string(
-                    problems, raw, "ApiKeyValue", where, required=True, min_len=1, max_len=512,
-                    pattern=_AUTH_HEADER, sensitive=True,
-                )
-                if key_name is not None and key_value is not None:
-                    api_key = ApiKeyAuth(key_name, key_value)
+            pair = _credential_pair(problems, auth, path, "ApiKeyAuthParameters", "ApiKeyName",
+                                    "ApiKeyValue")  # fmt: skip
+            api_key = ApiKeyAuth(*pair) if pair else None
             invocation = ConnectionHttpParameters._parse(
                 problems, auth, "InvocationHttpParameters", path
             )
