@@ -34,7 +34,8 @@ from typing import Any
 ENTRY = {"Source": "bench", "DetailType": "load", "Detail": '{"orderId": "o-1", "total": 12.5}'}
 
 
-def _collector() -> tuple[Callable[[Any], None], list[str]]:
+def _subscribe(bus: Any) -> list[str]:
+    """One catch-all rule delivering to a Python function; the ids it receives."""
     got: list[str] = []
     lock = threading.Lock()
 
@@ -42,7 +43,22 @@ def _collector() -> tuple[Callable[[Any], None], list[str]]:
         with lock:
             got.append(event["id"])
 
-    return sink, got
+    bus.put_rule(Name="all", EventPattern='{"source": ["bench"]}')
+    bus.put_targets(Rule="all", Targets=[{"Id": "f", "Arn": bus.register_function("sink", sink)}])
+    return got
+
+
+def _pump(bus: Any, events: int, got: list[str]) -> float:
+    """Put ``events`` events, ten a call, and wait for every delivery: events/s."""
+    ids: list[str] = []
+    t0 = time.perf_counter()
+    for _ in range(events // 10):
+        ids += [e["EventId"] for e in bus.put_events(Entries=[ENTRY] * 10)["Entries"]]
+    _wait(lambda: len(got) >= len(ids))
+    seconds = time.perf_counter() - t0
+    if set(got) != set(ids):
+        raise RuntimeError("delivered ids differ from accepted ids")
+    return len(ids) / seconds
 
 
 def _wait(done: Callable[[], bool], timeout: float = 600) -> None:
@@ -86,9 +102,7 @@ def nats_backend(urls: list[str], events: int, routers: int, replicas: int, pref
     from fastbridge.nats import NatsBus
 
     bus = NatsBus(urls, prefix=prefix, replicas=replicas, log_dir=logs)
-    sink, got = _collector()
-    bus.put_rule(Name="all", EventPattern='{"source": ["bench"]}')
-    bus.put_targets(Rule="all", Targets=[{"Id": "f", "Arn": bus.register_function("sink", sink)}])
+    got = _subscribe(bus)
     bus.start_deliverer()
     procs = [subprocess.Popen([sys.executable, "-m", "fastbridge.nats", "router", "--servers",
                                ",".join(urls), "--prefix", prefix], stdout=subprocess.PIPE,
@@ -96,39 +110,22 @@ def nats_backend(urls: list[str], events: int, routers: int, replicas: int, pref
     try:
         for p in procs:
             assert p.stdout is not None and "running" in p.stdout.readline()
-        ids: list[str] = []
-        t0 = time.perf_counter()
-        for _ in range(events // 10):
-            ids += [e["EventId"] for e in bus.put_events(Entries=[ENTRY] * 10)["Entries"]]
-        _wait(lambda: len(got) >= len(ids))
-        seconds = time.perf_counter() - t0
-        if set(got) != set(ids):
-            raise RuntimeError("delivered ids differ from accepted ids")
+        return _pump(bus, events, got)
     finally:
         for p in procs:
             p.terminate()
             p.wait(30)
         bus.close()
-    return len(ids) / seconds
 
 
 def sqlite_backend(folder: Path, events: int, durability: str) -> float:
     from fastbridge.bus import EventBridge
 
     bus = EventBridge(folder / f"bench-{durability}.db", durability=durability, workers=2)
-    sink, got = _collector()
-    bus.put_rule(Name="all", EventPattern='{"source": ["bench"]}')
-    bus.put_targets(Rule="all", Targets=[{"Id": "f", "Arn": bus.register_function("sink", sink)}])
-    ids: list[str] = []
-    t0 = time.perf_counter()
-    for _ in range(events // 10):
-        ids += [e["EventId"] for e in bus.put_events(Entries=[ENTRY] * 10)["Entries"]]
-    _wait(lambda: len(got) >= len(ids))
-    seconds = time.perf_counter() - t0
-    bus.close()
-    if set(got) != set(ids):
-        raise RuntimeError("delivered ids differ from accepted ids")
-    return len(ids) / seconds
+    try:
+        return _pump(bus, events, _subscribe(bus))
+    finally:
+        bus.close()
 
 
 def main(argv: list[str] | None = None) -> int:
