@@ -439,18 +439,11 @@ class _Router:
                 if msgs:
                     await self.caught_up()
                 # a batch at once: each event's publishes and ack overlap the others'
-                await asyncio.gather(*(self.route_one(msg) for msg in msgs))
+                await asyncio.gather(*(_outlive(self.route(msg), "routing", msg) for msg in msgs))
         finally:
             watching.cancel()
             await asyncio.gather(watching, return_exceptions=True)
             await sub.unsubscribe()
-
-    async def route_one(self, msg: Msg) -> None:
-        try:
-            await self.route(msg)
-        except Exception:  # the worker outlives any one message
-            log.exception("fastbridge: routing of %s failed; it comes back after ack_wait",
-                          msg.headers)  # fmt: skip
 
     async def route(self, msg: Msg) -> None:
         bus = self.bus
@@ -499,14 +492,7 @@ class _Deliverer:
         )
         while not bus._stopping.is_set():
             msgs = await _fetch(sub, 16)
-            await asyncio.gather(*(self.deliver_one(msg) for msg in msgs))
-
-    async def deliver_one(self, msg: Msg) -> None:
-        try:
-            await self.deliver(msg)
-        except Exception:  # the worker outlives any one message
-            log.exception("fastbridge: delivery of %s failed; it comes back after ack_wait",
-                          msg.headers)  # fmt: skip
+            await asyncio.gather(*(_outlive(self.deliver(msg), "delivery", msg) for msg in msgs))
 
     async def deliver(self, msg: Msg) -> None:
         d = loads(msg.data)
@@ -597,3 +583,13 @@ async def _fetch(sub: Any, batch: int) -> list[Msg]:
         log.exception("fastbridge: fetching from JetStream failed; trying again")
         await asyncio.sleep(0.2)
         return []
+
+
+async def _outlive(work: Coroutine[Any, Any, None], what: str, msg: Msg) -> None:
+    """One message's work. A failure is logged and the message comes back
+    after ack_wait: the worker outlives any one message."""
+    try:
+        await work
+    except Exception:
+        log.exception("fastbridge: %s of %s failed; it comes back after ack_wait", what,
+                      msg.headers)  # fmt: skip
