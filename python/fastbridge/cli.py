@@ -6,7 +6,8 @@ Subcommands::
     fastbridge test-pattern PATTERN EVENT               # JSON text or @path
     fastbridge validate RULES.json
     fastbridge bench [--quick] [--out DIR]            # the benchmark suite (source tree)
-    fastbridge serve [--port 4010] [--store PATH]      # the bus over EventBridge's HTTP API
+    fastbridge serve [--port 4010] [--store PATH | --backend nats://HOST:4222]
+                                                       # the bus over EventBridge's HTTP API
     fastbridge --version
 
 RULES.json is one JSON object, ``{"rule-name": pattern, ...}``.
@@ -23,9 +24,14 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import fastbridge
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from fastbridge.bus import EventBridge
 
 __all__ = ["main"]
 
@@ -485,7 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="serve the bus over HTTP with EventBridge's own protocol (AWS SDKs work)",
         description=(
-            "Serves the bus on loopback with the embedded SQLite store. Requests must be "
+            "Serves the bus on loopback, on the embedded SQLite store or (--backend) on a "
+            "NATS JetStream deployment shared with other processes. Requests must be "
             "signed (SigV4) with the printed credentials unless --no-auth is given. Point "
             "any AWS SDK at the printed endpoint. SIGTERM or Ctrl-C stops it cleanly: "
             "requests in progress finish and pending deliveries stay in the store."
@@ -497,6 +504,14 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--store", default="fastbridge.db", metavar="PATH",
                        help="the SQLite file (default ./fastbridge.db)")
     where.add_argument("--memory", action="store_true", help="keep nothing on disk")
+    where.add_argument("--backend", metavar="nats://HOST:PORT[,...]",
+                       help="run the bus on NATS JetStream at these servers (this process "
+                       "also routes and delivers; `python -m fastbridge.nats` adds workers)")
+    serve.add_argument("--replicas", type=_positive_int, default=1,
+                       help="with --backend: stream replicas (3 on a 3-node cluster)")
+    serve.add_argument("--log-dir", metavar="DIR",
+                       help="where log-group targets write (default: fastbridge-logs beside "
+                       "the store, or in the working directory)")
     serve.add_argument("--account", default="000000000000", help="account id in ARNs")
     serve.add_argument("--region", default="us-east-1", help="the region requests must sign for")
     serve.add_argument(
@@ -517,16 +532,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _serve_bus(args: argparse.Namespace, store: Path | None) -> EventBridge:
+    """The bus ``fastbridge serve`` serves: SQLite (a file, or memory), or NATS."""
+    from fastbridge.bus import EventBridge
+
+    if not args.backend:
+        return EventBridge(store, account=args.account, region=args.region,
+                           workers=args.workers, log_dir=args.log_dir)  # fmt: skip
+    urls = args.backend.split(",")
+    if not all(u.startswith(("nats://", "tls://")) for u in urls):
+        raise UsageError(f"--backend takes nats://HOST:PORT[,nats://...], not {args.backend}")
+    from fastbridge.nats import NatsBus
+
+    try:
+        bus = NatsBus(urls, account=args.account, region=args.region, replicas=args.replicas,
+                      log_dir=args.log_dir or "fastbridge-logs")  # fmt: skip
+    except Exception as e:  # no server answers, or JetStream is off there
+        raise UsageError(f"cannot use NATS JetStream at {args.backend}: "
+                         f"{type(e).__name__}: {e}") from None  # fmt: skip
+    bus.start(args.workers)
+    return bus
+
+
 def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import signal
     from pathlib import Path
 
-    from fastbridge.bus import EventBridge
     from fastbridge.serve import Limits, Server, load_credentials
 
-    store = None if args.memory else Path(args.store)
+    store = None if args.memory or args.backend else Path(args.store)
     keys, origin = load_credentials(Path(args.credentials) if args.credentials else None, store)
-    bus = EventBridge(store, account=args.account, region=args.region, workers=args.workers)
+    bus = _serve_bus(args, store)
     try:
         server = Server(bus, host=args.host, port=args.port, credentials=keys,
                         auth=not args.no_auth, threads=args.threads,
@@ -540,7 +576,7 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     out.write(f"fastbridge serve: {server.endpoint}  (region {args.region}, "
-              f"store {store or 'in memory'})\n")
+              f"store {args.backend or store or 'in memory'})\n")
     if args.no_auth:
         out.write("  authentication: off (--no-auth)\n")
     else:

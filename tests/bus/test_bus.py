@@ -1,11 +1,14 @@
 """The bus end to end: rules, targets, retries, dead letters, durability,
-schedules, archives and replays — on real SQLite files and a fake clock."""
+schedules, archives and replays — on a fake clock, once on real SQLite files
+and once on a real NATS JetStream server (the same tests: the backend is a
+parameter; the few that cannot apply to JetStream say why and skip there)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import threading
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from fastbridge.bus import (
     StoreLockedError,
     ValidationException,
 )
+from fastbridge.nats import NatsBus
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 ORDER = {"Source": "shop", "DetailType": "Order Placed", "Detail": '{"total": 250, "id": "o-1"}'}
@@ -31,17 +35,50 @@ def clock() -> FakeClock:
     return FakeClock(T0)
 
 
+@pytest.fixture(params=["sqlite", "nats"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def bus(tmp_path: Path, clock: FakeClock) -> Any:
-    b = EventBridge(
-        tmp_path / "bus.db",
-        clock=clock,
-        start=False,
-        durability="normal",
-        log_dir=tmp_path / "logs",
-    )
-    yield b
-    b.close()
+def new_bus(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., EventBridge]]:
+    """Make buses of the backend under test; ``start`` and ``workers`` as
+    EventBridge's (a NatsBus started routes and delivers in this process)."""
+    made: list[EventBridge] = []
+
+    def new(**kwargs: Any) -> EventBridge:
+        kwargs.setdefault("log_dir", tmp_path / "logs")
+        bus: EventBridge
+        if backend == "sqlite":
+            kwargs.setdefault("durability", "normal")
+            bus = EventBridge(tmp_path / f"bus{len(made)}.db", **kwargs)
+        else:
+            start, workers = kwargs.pop("start", True), kwargs.pop("workers", 2)
+            kwargs.pop("durability", None)
+            node = request.getfixturevalue("nats_shared")
+            bus = NatsBus(node.url, prefix=request.getfixturevalue("nats_prefix"), **kwargs)
+            if start:
+                bus.start(workers)
+        made.append(bus)
+        return bus
+
+    yield new
+    for bus in made:
+        if isinstance(bus, NatsBus) and not bus.nats.closed:
+            bus.nats.destroy()
+        bus.close()
+
+
+@pytest.fixture
+def bus(new_bus: Callable[..., EventBridge], clock: FakeClock) -> EventBridge:
+    return new_bus(clock=clock, start=False)
+
+
+def sqlite_only(backend: str, why: str) -> None:
+    if backend != "sqlite":
+        pytest.skip(f"not on {backend}: {why}")
 
 
 def rule(
@@ -68,7 +105,9 @@ def test_put_events_delivers_the_envelope_to_a_function(bus: EventBridge) -> Non
     )
     out = bus.put_events(Entries=[ORDER, {**ORDER, "Detail": '{"total": 5}'}])
     assert out["FailedEntryCount"] == 0 and len(out["Entries"]) == 2
-    assert bus.pending() == 1  # committed before put_events returned
+    # committed before put_events returned: the delivery owed on SQLite, the
+    # two accepted events (not routed yet) on JetStream
+    assert bus.pending() == (2 if isinstance(bus, NatsBus) else 1)
     assert bus.run_pending() == 1
     (event,) = got
     assert list(event) == [
@@ -138,7 +177,8 @@ def test_bad_patterns_and_too_many_targets(bus: EventBridge) -> None:
         bus.put_targets(Rule="r", Targets=targets)
 
 
-def test_retries_back_off_then_succeed(bus: EventBridge, clock: FakeClock) -> None:
+def test_retries_back_off_then_succeed(bus: EventBridge, clock: FakeClock, backend: str) -> None:
+    sqlite_only(backend, "JetStream's nak(delay) waits in real time, not on the fake clock")
     calls: list[datetime] = []
 
     def flaky(event: Any) -> None:
@@ -160,7 +200,10 @@ def test_retries_back_off_then_succeed(bus: EventBridge, clock: FakeClock) -> No
     assert bus.pending() == 0
 
 
-def test_exhausted_retries_go_to_the_dead_letter_queue(bus: EventBridge, clock: FakeClock) -> None:
+def test_exhausted_retries_go_to_the_dead_letter_queue(
+    bus: EventBridge, clock: FakeClock, backend: str
+) -> None:
+    sqlite_only(backend, "JetStream's nak(delay) waits in real time, not on the fake clock")
     def broken(event: Any) -> None:
         raise RuntimeError("boom")
 
@@ -190,30 +233,30 @@ def test_exhausted_retries_go_to_the_dead_letter_queue(bus: EventBridge, clock: 
     assert bus.pending() == 0
 
 
-def test_event_age_expiry(tmp_path: Path, clock: FakeClock) -> None:
-    bus = EventBridge(tmp_path / "b.db", clock=clock, start=False, retry_base=40, retry_cap=40)
-    try:
-        dlq = bus.create_queue("dlq")
-        rule(
-            bus,
-            "r",
-            {"source": ["shop"]},
-            {
-                "Id": "t",
-                "Arn": bus.register_function("f", lambda e: 1 / 0),
-                "RetryPolicy": {"MaximumEventAgeInSeconds": 60},
-                "DeadLetterConfig": {"Arn": dlq},
-            },
-        )
-        bus.put_events(Entries=[ORDER])
-        for _ in range(10):
-            bus.run_pending()
-            clock.advance(10)
-        (msg,) = bus.queue(dlq).receive()
-        assert msg.attributes["EXHAUSTED_RETRY_CONDITION"] == "MaximumEventAgeInSeconds"
-        assert int(msg.attributes["RETRY_ATTEMPTS"]) >= 1
-    finally:
-        bus.close()
+def test_event_age_expiry(
+    new_bus: Callable[..., EventBridge], clock: FakeClock, backend: str
+) -> None:
+    sqlite_only(backend, "JetStream's nak(delay) waits in real time, not on the fake clock")
+    bus = new_bus(clock=clock, start=False, retry_base=40, retry_cap=40)
+    dlq = bus.create_queue("dlq")
+    rule(
+        bus,
+        "r",
+        {"source": ["shop"]},
+        {
+            "Id": "t",
+            "Arn": bus.register_function("f", lambda e: 1 / 0),
+            "RetryPolicy": {"MaximumEventAgeInSeconds": 60},
+            "DeadLetterConfig": {"Arn": dlq},
+        },
+    )
+    bus.put_events(Entries=[ORDER])
+    for _ in range(10):
+        bus.run_pending()
+        clock.advance(10)
+    (msg,) = bus.queue(dlq).receive()
+    assert msg.attributes["EXHAUSTED_RETRY_CONDITION"] == "MaximumEventAgeInSeconds"
+    assert int(msg.attributes["RETRY_ATTEMPTS"]) >= 1
 
 
 def test_missing_target_is_not_retried_and_without_dlq_is_kept(bus: EventBridge) -> None:
@@ -228,7 +271,10 @@ def test_missing_target_is_not_retried_and_without_dlq_is_kept(bus: EventBridge)
     assert bus.metrics.get("InvocationsFailedToBeSentToDLQ") == 1
 
 
-def test_pending_deliveries_survive_a_restart(tmp_path: Path, clock: FakeClock) -> None:
+def test_pending_deliveries_survive_a_restart(
+    tmp_path: Path, clock: FakeClock, backend: str
+) -> None:
+    sqlite_only(backend, "a store file and its lock (tests/nats restart processes instead)")
     path = tmp_path / "durable.db"
     bus = EventBridge(path, clock=clock, start=False)
     q = bus.create_queue("out")
@@ -247,7 +293,10 @@ def test_pending_deliveries_survive_a_restart(tmp_path: Path, clock: FakeClock) 
         again.close()
 
 
-def test_queue_visibility_timeout_redelivers(bus: EventBridge, clock: FakeClock) -> None:
+def test_queue_visibility_timeout_redelivers(
+    bus: EventBridge, clock: FakeClock, backend: str
+) -> None:
+    sqlite_only(backend, "visibility is JetStream's nak(delay): real time (see tests/nats)")
     q = bus.queue(bus.create_queue("q"))
     q.send("hello")
     (m,) = q.receive(visibility_timeout=30)
@@ -366,7 +415,7 @@ def test_metrics_export_in_prometheus_text(bus: EventBridge) -> None:
     assert "# TYPE fastbridge_triggered_rules_total counter" in text
 
 
-def test_dispatcher_threads_deliver_everything(tmp_path: Path) -> None:
+def test_dispatcher_threads_deliver_everything(new_bus: Callable[..., EventBridge]) -> None:
     got: list[Any] = []
     lock = threading.Lock()
 
@@ -374,7 +423,7 @@ def test_dispatcher_threads_deliver_everything(tmp_path: Path) -> None:
         with lock:
             got.append(event["id"])
 
-    with EventBridge(tmp_path / "t.db", durability="normal", workers=3) as bus:
+    with new_bus(workers=3) as bus:
         rule(bus, "r", {"source": ["shop"]}, {"Id": "t", "Arn": bus.register_function("s", sink)})
         ids = []
         for _ in range(50):
@@ -399,14 +448,14 @@ def test_subscribe_decorator_with_retry_and_dead_letter(bus: EventBridge, clock:
     assert msg.attributes["RETRY_ATTEMPTS"] == "0"
 
 
-def test_asyncio_interface(tmp_path: Path) -> None:
+def test_asyncio_interface(new_bus: Callable[..., EventBridge]) -> None:
     from fastbridge.bus.aio import AsyncEventBridge
 
     async def main() -> list[Any]:
         got: list[Any] = []
         done = asyncio.Event()
         loop = asyncio.get_running_loop()
-        async with AsyncEventBridge(EventBridge(tmp_path / "a.db", workers=1)) as bus:
+        async with AsyncEventBridge(new_bus(workers=1)) as bus:
 
             @bus.subscribe({"source": ["shop"]})
             async def orders(event: Any) -> None:

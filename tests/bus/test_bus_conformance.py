@@ -4,8 +4,10 @@ Every case of kinds ``api_sequence``, ``api_error``, ``delivered_event``,
 ``event_pattern_match``, ``put_events_result``, ``put_events_error``,
 ``test_event_pattern_error`` and ``test_event_pattern_result`` runs as its own
 test against an in-process ``EventBridge.memory(start=False,
-account="111111111111", clock=FakeClock(T0))``. (The target-input kinds are
-covered by ``test_transform.py``.)
+account="111111111111", clock=FakeClock(T0))``, and again against the same bus
+on NATS JetStream (``NatsBus`` on a real server started by the tests, streams
+of the case's own). (The target-input kinds are covered by
+``test_transform.py``.)
 
 Placeholders. Input tokens (``<bus-name>``, ``<rule-name>``, ``<queue-arn>``,
 ``arn:<partition>:``, ``<region>``, ``<T0>`` ...) are replaced by concrete
@@ -48,6 +50,7 @@ when the archive holds events, 0 when empty" is checked.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -59,6 +62,7 @@ from typing import Any
 import pytest
 
 from fastbridge.bus import BusError, EventBridge, FakeClock
+from fastbridge.nats import NatsBus
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
 BUS_CASES = CORPUS / "aws-recorded-bus.json"
@@ -90,6 +94,7 @@ SKIPS = {
         "target API steps ran and matched)"
     ),
 }
+_prefixes = itertools.count(1)
 
 # Tokens: <name>, <name:N>, <<name>:N>, and free-text ones such as <T0 + 1 minute>.
 TOKEN = re.compile(r"<<[\w\-]+>:\d+>|<[A-Za-z][\w.:()+\- ]*>")
@@ -136,6 +141,8 @@ class Case:
     plain: dict[str, str] = field(default_factory=dict)
     buses: dict[str, EventBridge] = field(default_factory=dict)
     delivered: dict[str, list[Any]] = field(default_factory=dict)
+    nats_url: str | None = None
+    """The backend: SQLite in memory, or (a URL) NATS JetStream."""
 
     def __post_init__(self) -> None:
         self.env.update({"<partition>": "aws", "<region>": REGION})
@@ -147,17 +154,19 @@ class Case:
 
     def bus(self, region: str = REGION) -> EventBridge:
         if region not in self.buses:
-            self.buses[region] = EventBridge.memory(
-                start=False,
-                account=ACCOUNT,
-                region=region,
-                clock=self.clock,
-                log_dir=self.tmp / "logs",
-            )
+            options = {"account": ACCOUNT, "region": region, "clock": self.clock,
+                       "log_dir": self.tmp / "logs"}  # fmt: skip
+            if self.nats_url is None:
+                self.buses[region] = EventBridge.memory(start=False, **options)
+            else:
+                prefix = f"C{next(_prefixes)}"
+                self.buses[region] = NatsBus(self.nats_url, prefix=prefix, **options)
         return self.buses[region]
 
     def close(self) -> None:
         for b in self.buses.values():
+            if isinstance(b, NatsBus):
+                b.nats.destroy()
             b.close()
 
     def queue_arn(self, token: str) -> str:
@@ -373,14 +382,17 @@ class Case:
             self.match(step["observed"], [json.loads(b) for b in self.drain(arn)], ordered=True)
 
 
-@pytest.fixture
-def make(tmp_path: Path) -> Iterator[Callable[[dict[str, Any]], Case]]:
+@pytest.fixture(params=["sqlite", "nats"])
+def make(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[dict[str, Any]], Case]]:
     made: list[Case] = []
+    url = request.getfixturevalue("nats_shared").url if request.param == "nats" else None
 
     def make(case: dict[str, Any]) -> Case:
         if case["id"] in SKIPS and case["id"] != S3_NOTIFICATION:
             pytest.skip(SKIPS[case["id"]])
-        c = Case(case, tmp_path)
+        c = Case(case, tmp_path, nats_url=url)
         made.append(c)
         return c
 

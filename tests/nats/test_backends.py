@@ -1,13 +1,13 @@
-"""The same bus behaviour on both backends: SQLite (the embedded default) and
-NATS JetStream (a real single-node server started by the test). Each test
-runs once per backend, through the shared API."""
+"""The same bus behaviour on both backends, SQLite (the embedded default) and
+NATS JetStream (a real server started by the tests), with workers running
+and time passing for real: retries really wait, visibility timeouts really
+run out (tests/bus/test_bus.py covers the rest on a fake clock)."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,33 +19,27 @@ from fastbridge.nats import NatsBus
 ORDER = {"Source": "shop", "DetailType": "Order", "Detail": '{"total": 250, "id": "o-1"}'}
 
 
-@dataclass
-class Backend:
-    bus: Any
-    dead_letter_queue: Callable[[str], str]
-    """The ARN of a dead-letter queue of that name (made if the backend needs it)."""
-    dead_letters: Callable[[str], list[tuple[bytes, dict[str, str]]]]
-
-
 @pytest.fixture(params=["sqlite", "nats"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+def bus(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A bus delivering in threads of its own, retrying after 0.05-0.2 s."""
+    b: EventBridge
     if request.param == "sqlite":
-        sqlite = EventBridge(tmp_path / "bus.db", durability="normal", retry_base=0.05,
-                             retry_cap=0.2, log_dir=tmp_path / "logs")  # fmt: skip
-
-        def received(queue: str) -> list[tuple[bytes, dict[str, str]]]:
-            messages = sqlite.queue(queue).receive(10, visibility_timeout=0)  # a peek
-            return [(m.body.encode(), m.attributes) for m in messages]
-
-        yield Backend(sqlite, sqlite.create_queue, received)
-        sqlite.close()
+        b = EventBridge(tmp_path / "bus.db", durability="normal", retry_base=0.05,
+                        retry_cap=0.2, log_dir=tmp_path / "logs")  # fmt: skip
     else:
-        node = request.getfixturevalue("nats_node")
-        nats_bus = NatsBus(node.url, retry_base=0.05, retry_cap=0.2, log_dir=tmp_path / "logs")
-        nats_bus.start_router()
-        nats_bus.start_deliverer()
-        yield Backend(nats_bus, nats_bus.arns.queue, nats_bus.dead_letters)
-        nats_bus.close()
+        node = request.getfixturevalue("nats_shared")
+        b = NatsBus(node.url, prefix=request.getfixturevalue("nats_prefix"), retry_base=0.05,
+                    retry_cap=0.2, log_dir=tmp_path / "logs")  # fmt: skip
+        b.start()
+    yield b
+    if isinstance(b, NatsBus):
+        b.nats.destroy()
+    b.close()
+
+
+def dead_letters(bus: Any, queue: str) -> list[tuple[bytes, dict[str, str]]]:
+    """What the queue holds, left in it (received with no visibility timeout)."""
+    return [(m.body.encode(), m.attributes) for m in bus.queue(queue).receive(10, 0)]
 
 
 def eventually(condition: Callable[[], bool], timeout: float = 20) -> None:
@@ -55,8 +49,8 @@ def eventually(condition: Callable[[], bool], timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
-def test_delivery_with_an_input_transformer(backend: Backend) -> None:
-    bus, got = backend.bus, []
+def test_delivery_with_an_input_transformer(bus: Any) -> None:
+    got: list[Any] = []
     bus.put_rule(Name="big", EventPattern='{"detail": {"total": [{"numeric": [">", 100]}]}}')
     bus.put_targets(Rule="big", Targets=[{
         "Id": "f", "Arn": bus.register_function("sink", got.append),
@@ -67,8 +61,8 @@ def test_delivery_with_an_input_transformer(backend: Backend) -> None:
     assert got == [{"total": 250, "event": out["Entries"][0]["EventId"]}]
 
 
-def test_retries_then_dead_letter_with_the_same_attributes(backend: Backend) -> None:
-    bus, calls = backend.bus, []
+def test_retries_then_dead_letter_with_the_same_attributes(bus: Any) -> None:
+    calls: list[Any] = []
 
     def broken(event: Any) -> None:
         calls.append(event)
@@ -77,22 +71,21 @@ def test_retries_then_dead_letter_with_the_same_attributes(backend: Backend) -> 
     bus.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
     target = {"Id": "t", "Arn": bus.register_function("broken", broken),
               "RetryPolicy": {"MaximumRetryAttempts": 2},
-              "DeadLetterConfig": {"Arn": backend.dead_letter_queue("dlq")}}  # fmt: skip
+              "DeadLetterConfig": {"Arn": bus.create_queue("dlq")}}  # fmt: skip
     bus.put_targets(Rule="r", Targets=[target])
     (entry,) = bus.put_events(Entries=[ORDER])["Entries"]
-    eventually(lambda: len(backend.dead_letters("dlq")) == 1 if len(calls) >= 3 else False)
-    ((body, attributes),) = backend.dead_letters("dlq")
+    eventually(lambda: len(dead_letters(bus, "dlq")) == 1 if len(calls) >= 3 else False)
+    ((body, attributes),) = dead_letters(bus, "dlq")
     assert json.loads(body)["id"] == entry["EventId"]
     assert len(calls) == 3
-    assert {k: v for k, v in attributes.items() if not k.startswith("Nats")} == {
+    assert attributes == {
         "RULE_ARN": "arn:aws:events:us-east-1:000000000000:rule/r",
         "TARGET_ARN": target["Arn"], "ERROR_CODE": "FUNCTION_ERROR",
         "ERROR_MESSAGE": "ConnectionError: refused", "RETRY_ATTEMPTS": "2",
         "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts"}  # fmt: skip
 
 
-def test_the_same_errors(backend: Backend) -> None:
-    bus = backend.bus
+def test_the_same_errors(bus: Any) -> None:
     with pytest.raises(InvalidEventPatternException, match="Event pattern is not valid"):
         bus.put_rule(Name="bad", EventPattern='{"source": "shop"}')
     bus.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
@@ -106,3 +99,25 @@ def test_the_same_errors(backend: Backend) -> None:
     assert [e["ErrorCode"] for e in out["Entries"]] == ["MalformedDetail", "InvalidArgument"]
     with pytest.raises(bus.exceptions.ResourceNotFoundException):
         bus.describe_rule(Name="nope")
+
+
+def test_queue_visibility_timeout_in_real_time(bus: Any) -> None:
+    q = bus.queue(bus.create_queue("q"))
+    q.send("hello", {"k": "v"})
+    (m,) = q.receive(1, visibility_timeout=0.5)
+    assert (m.body, m.attributes, m.receive_count) == ("hello", {"k": "v"}, 1)
+    assert q.receive(10) == []  # invisible for half a second
+    seen: list[Any] = []
+    eventually(lambda: bool(seen.extend(q.receive(10, visibility_timeout=30)) or seen))
+    (again,) = seen
+    assert (again.body, again.receive_count) == ("hello", 2)
+    assert q.receive(10) == []
+    assert q.change_visibility(again.receipt_handle, 0)  # visible again at once
+    seen.clear()
+    eventually(lambda: bool(seen.extend(q.receive(10)) or seen), timeout=5)
+    (third,) = seen
+    assert third.receive_count == 3
+    assert len(q) == 1
+    assert q.delete(third.receipt_handle)
+    eventually(lambda: len(q) == 0, timeout=5)
+    assert q.receive(10) == []

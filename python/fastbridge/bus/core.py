@@ -73,7 +73,7 @@ from fastbridge.bus.names import (
     parse_time,
 )
 from fastbridge.bus.schedule import Clock, SystemClock, due_times, parse_schedule
-from fastbridge.bus.store import Delivery, Message, NewDelivery, Store
+from fastbridge.bus.store import Delivery, Message, NewDelivery, Storage, Store
 
 log = logging.getLogger("fastbridge.bus")
 
@@ -126,12 +126,12 @@ class EventBridge:
         lease: float = 300.0,
         log_dir: str | os.PathLike[str] | None = None,
         http_timeout: float = 5.0,
-        store: Store | None = None,
+        store: Storage | None = None,
     ) -> None:
         self.arns = Arns(account, region)
         self.account, self.region = account, region
         self.clock: Clock = clock or SystemClock()
-        self.store = store if store is not None else Store(path, durability=durability)
+        self.store: Storage = store if store is not None else Store(path, durability=durability)
         self.metrics = Metrics()
         self.retry_base, self.retry_cap, self.lease = retry_base, retry_cap, lease
         base = Path(path).parent if path is not None else Path.cwd()
