@@ -6,8 +6,8 @@ PYTHON ?= python3
 check: install lint test
 
 # Builds the extension (release) and installs it editable with the test tools,
-# and nats-server from Debian for tests/nats (skipped, with the reason, if it
-# cannot be installed).
+# and nats-server from Debian for the NATS tests (skipped, with the reason, if
+# it cannot be installed; .ci/run makes that a failure).
 install:
 	$(PYTHON) -m pip install -q -e '.[test]'
 	@command -v nats-server >/dev/null || test -x /usr/sbin/nats-server || \

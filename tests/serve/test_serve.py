@@ -1,6 +1,7 @@
 """``fastbridge serve`` driven by real boto3 clients (botocore signs) on a
 free loopback port: buses, rules, targets, events, deliveries, patterns,
-archives and replays; then signatures that must fail and malformed requests."""
+archives and replays; then signatures that must fail and malformed requests
+— each on both backends (SQLite, and NATS JetStream on a real server)."""
 
 from __future__ import annotations
 
@@ -20,17 +21,25 @@ import urllib3
 from botocore.exceptions import ClientError
 
 from fastbridge.bus import EventBridge
+from fastbridge.nats import NatsBus
 from fastbridge.serve import Credentials, Limits, Server
 
 KEY = Credentials("FBTESTKEY0000001", "test-secret-0123456789")
 REGION = "eu-west-1"
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    bus = EventBridge(
-        tmp_path / "serve.db", region=REGION, account="123456789012", durability="normal"
-    )
+@pytest.fixture(params=["sqlite", "nats"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    bus: EventBridge
+    if request.param == "sqlite":
+        bus = EventBridge(
+            tmp_path / "serve.db", region=REGION, account="123456789012", durability="normal"
+        )
+    else:
+        bus = NatsBus(request.getfixturevalue("nats_shared").url, region=REGION,
+                      account="123456789012", prefix=request.getfixturevalue("nats_prefix"),
+                      log_dir=tmp_path / "logs")  # fmt: skip
+        bus.start()
     srv = Server(
         bus,
         port=0,
@@ -40,6 +49,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
     srv.start()
     yield srv
     srv.close()
+    if isinstance(bus, NatsBus):
+        bus.nats.destroy()
     bus.close()
 
 

@@ -65,6 +65,7 @@ _TRANSIENT = (
     asyncio.TimeoutError,
     nats.errors.NoRespondersError,
     nats.js.errors.ServiceUnavailableError,
+    nats.js.errors.NoStreamResponseError,  # what a publish meets during a leader election
     nats.errors.ConnectionReconnectingError,
 )
 
@@ -131,7 +132,7 @@ class JetStreamStore:
         self.mirrored = self.applied = 0
         self._held: dict[int, _Held] = {}
         self._ids = itertools.count(1)
-        self._subs: dict[str, Any] = {}
+        self._subs: dict[tuple[str, int], Any] = {}  # (durable, thread) -> pull subscription
         self._leases: dict[str, tuple[int, float]] = {}  # role -> (revision, renewed at)
         self._expired: dict[str, float] = {}  # archive -> when its retention last ran
         self._watching: asyncio.Task[None] | None = None
@@ -192,25 +193,32 @@ class JetStreamStore:
         deadline = time.monotonic() + 30
         while True:  # a fresh cluster needs its meta leader first
             try:
+                # What exists was made by the deployment's first process and is
+                # shared as it is: a process with other settings (replicas) does
+                # not reshape it.
                 for config in streams:
                     try:
                         await self.js.add_stream(config)
                     except nats.js.errors.BadRequestError:
-                        await self.js.update_stream(config)
+                        pass
                 for role, consumer in consumers.items():
                     try:
                         await self.js.add_consumer(self.stream(role), consumer)
                     except nats.js.errors.BadRequestError:
-                        pass  # made before, by another process: it is shared
-                self.kv = await self.js.create_key_value(
-                    bucket=self.stream("RESOURCES"), replicas=r, history=1)  # fmt: skip
-                self.leases = await self.js.create_key_value(
-                    bucket=self.stream("LEASES"), replicas=r, history=1, ttl=10)  # fmt: skip
+                        pass
+                self.kv = await self._bucket("RESOURCES", replicas=r, history=1)
+                self.leases = await self._bucket("LEASES", replicas=r, history=1, ttl=10)
                 return
             except (*_TRANSIENT, nats.js.errors.APIError):
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.5)
+
+    async def _bucket(self, role: str, **config: Any) -> Any:
+        try:
+            return await self.js.create_key_value(bucket=self.stream(role), **config)
+        except nats.js.errors.BadRequestError:  # made before, with other settings
+            return await self.js.key_value(self.stream(role))
 
     def close(self) -> None:
         if self.closed:
@@ -257,29 +265,39 @@ class JetStreamStore:
                     raise
                 await asyncio.sleep(0.25)
 
-    async def _sub(self, durable: str, subject: str, role: str,
+    async def _sub(self, key: tuple[str, int], subject: str, role: str,
                    config: ConsumerConfig | None = None) -> Any:  # fmt: skip
-        sub = self._subs.get(durable)
+        """The calling thread's own pull subscription to a durable consumer
+        (fetches from two threads on one subscription would share its inbox)."""
+        sub = self._subs.get(key)
         if sub is None:
-            sub = await self.js.pull_subscribe(subject, durable=durable, stream=self.stream(role),
+            sub = await self.js.pull_subscribe(subject, durable=key[0], stream=self.stream(role),
                                                config=config)  # fmt: skip
-            self._subs[durable] = sub
+            self._subs[key] = sub
         return sub
 
     async def _fetch(self, durable: str, subject: str, role: str, limit: int, wait: float,
-                     config: ConsumerConfig | None = None) -> list[Msg]:  # fmt: skip
-        """Up to ``limit`` messages, waiting up to ``wait`` for the first. A
-        failed fetch (a server restarting, a leader moving) is logged and
-        answered with nothing; the subscription is made anew next time."""
+                     config: ConsumerConfig | None = None,
+                     thread: int = 0) -> list[Msg]:  # fmt: skip
+        """Up to ``limit`` messages: the first as soon as it comes (waiting up
+        to ``wait``), then those already there. A failed fetch (a server
+        restarting, a leader moving) is logged and answered with nothing; the
+        subscription is made anew next time."""
+        key = (durable, thread)
         try:
-            sub = await self._sub(durable, subject, role, config)
-            msgs: list[Msg] = await sub.fetch(limit, timeout=max(wait, 0.01))
+            sub = await self._sub(key, subject, role, config)
+            msgs: list[Msg] = await sub.fetch(1, timeout=max(wait, 0.01))
+            if limit > 1:
+                try:
+                    msgs += await sub.fetch(limit - 1, timeout=0.01)
+                except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                    pass
             return msgs
         except (nats.errors.TimeoutError, asyncio.TimeoutError):  # nats-py raises either
             return []
         except Exception:
             log.exception("fastbridge: fetching from %s failed; trying again", durable)
-            stale = self._subs.pop(durable, None)
+            stale = self._subs.pop(key, None)
             if stale is not None:
                 try:
                     await stale.unsubscribe()
@@ -494,7 +512,8 @@ class JetStreamStore:
 
     def take_events(self, limit: int, wait: float = 0.5) -> list[Taken]:
         """Accepted events for a router; each is retired by :meth:`accept`."""
-        msgs = self.run(self._fetch("router", f"{self.p}.ingest.>", "INGEST", limit, wait))
+        msgs = self.run(self._fetch("router", f"{self.p}.ingest.>", "INGEST", limit, wait,
+                                    thread=threading.get_ident()))  # fmt: skip
         out = []
         for msg in msgs:
             headers = msg.headers or {}
@@ -558,7 +577,8 @@ class JetStreamStore:
     def claim(self, now: float, limit: int, lease: float, wait: float = 0.5) -> list[Delivery]:
         """Deliveries to make (the lease is the consumer's ack wait, set when
         the store is made)."""
-        msgs = self.run(self._fetch("deliver", f"{self.p}.deliver.>", "DELIVER", limit, wait))
+        msgs = self.run(self._fetch("deliver", f"{self.p}.deliver.>", "DELIVER", limit, wait,
+                                    thread=threading.get_ident()))  # fmt: skip
         out = []
         for msg in msgs:
             d = loads(msg.data)
@@ -685,8 +705,10 @@ class JetStreamStore:
         config = ConsumerConfig(durable_name=durable, ack_wait=12 * 3600, max_deliver=-1,
                                 max_ack_pending=100_000, filter_subject=subject)  # fmt: skip
 
+        thread = threading.get_ident()
+
         async def receive() -> list[Message]:
-            msgs = await self._fetch(durable, subject, "QUEUES", limit, 0.05, config)
+            msgs = await self._fetch(durable, subject, "QUEUES", limit, 0.05, config, thread)
             out = []
             for m in msgs:
                 await m.nak(delay=visibility)  # back after the visibility timeout...
@@ -729,7 +751,8 @@ class JetStreamStore:
         durable, subject = self._queue_sub(queue)
 
         async def purge() -> None:
-            self._subs.pop(durable, None)
+            for key in [k for k in self._subs if k[0] == durable]:
+                self._subs.pop(key, None)
             try:
                 await self.js.delete_consumer(self.stream("QUEUES"), durable)
             except nats.js.errors.NotFoundError:
