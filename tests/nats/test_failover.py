@@ -14,9 +14,12 @@ against real 3-node clusters (nats-server 2.9.x, nats-py), no bus code:
   ``fetch`` only times out meanwhile, so it need not be made anew;
 - a plain ``ack()`` sent while the consumer has no leader is dropped without
   an error, so the message comes back after ``ack_wait``; ``ack_sync()``
-  fails instead and can be repeated until it lands.
+  fails instead and can be repeated until it lands; what the consumer had
+  delivered and not yet had acked carries over to the new leader.
 
-``Worker`` and ``publish_until_acked`` below are the reference recipe.
+An election takes about 4-9 s here (2 cores), so ``ack_wait`` should be well
+above that. ``Worker`` and ``publish_until_acked`` below are the reference
+recipe.
 """
 
 from __future__ import annotations
@@ -115,8 +118,10 @@ class Worker:
       subscription anew (a safety valve, not needed for a failover).
     - Nothing awaited in the loop may escape it: each message's work is guarded
       (an unacknowledged message comes back after ``ack_wait``).
-    - Acks are confirmed (``ack_until_confirmed``), within most of ``ack_wait``.
-    - The work is idempotent: a message can come twice.
+    - Acks are confirmed (``ack_until_confirmed``), within most of ``ack_wait``,
+      which must be well above an election for that to be in time.
+    - The work is idempotent: a message can come twice, even with
+      ``num_delivered == 1`` when its delivery had not reached the followers.
     """
 
     js: JetStreamContext
@@ -151,7 +156,7 @@ class Worker:
                 msgs = await sub.fetch(self.batch, timeout=1)
             except FETCH_TIMEOUTS:
                 continue
-            except Exception as e:  # logged and retried: the worker outlives it
+            except Exception as e:  # counted and retried: the worker outlives it
                 self.fetch_errors[type(e).__name__] += 1
                 failed += 1
                 if failed >= self.resubscribe_after:
@@ -212,16 +217,17 @@ async def until(check: Callable[[], Awaitable[T | None]], within: float, what: s
 
 
 async def r3_stream(nc: Client, name: str, subject: str) -> None:
-    """An R3 stream, once the fresh cluster has its meta leader (short
-    attempts: the first ones go unanswered)."""
+    """An R3 stream, once the fresh cluster can place it: short attempts, as
+    the first ones go unanswered (no meta leader yet) or are refused with a
+    400 "no suitable peers for placement" (not every node known yet)."""
     js = nc.jetstream(timeout=2)
 
     async def make() -> bool:
         try:
             await js.add_stream(StreamConfig(name=name, subjects=[subject], num_replicas=3,
                                              duplicate_window=120))  # fmt: skip
-        except nats.js.errors.BadRequestError:  # an unanswered attempt made it after all
-            pass
+        except nats.js.errors.BadRequestError:  # refused, or made by an unanswered attempt
+            await js.stream_info(name)  # NotFoundError if refused: tried again
         return True
 
     await until(make, 40, f"stream {name}")
@@ -246,6 +252,13 @@ async def replicated(js: JetStreamContext, stream: str, durable: str, node: str)
     info = await js.consumer_info(stream, durable, timeout=2)
     peers = {r.name: r for r in info.cluster.replicas or []}
     return info.cluster.leader is not None and node in peers and bool(peers[node].current)
+
+
+async def rejoined(js: JetStreamContext, stream: str, node: str) -> bool:
+    """``node`` is a current replica of the stream again."""
+    info = await js.stream_info(stream)
+    peers = {r.name: r for r in info.cluster.replicas or []}
+    return node in peers and bool(peers[node].current)
 
 
 def by_name(nodes: list[Node], name: str) -> Node:
@@ -329,17 +342,11 @@ def test_publishes_retried_with_their_msg_id_through_an_election_are_stored_once
         assert info.cluster.leader != leader
 
         victim.start()
-        await until(lambda: stream_rejoined(quick, leader), 40, f"{leader} rejoining EV")
+        await until(lambda: rejoined(quick, "EV", leader), 40, f"{leader} rejoining EV")
         await near.close()
         await far.close()
 
     run(go)
-
-
-async def stream_rejoined(js: JetStreamContext, node: str) -> bool:
-    info = await js.stream_info("EV")
-    peers = {r.name: r for r in info.cluster.replicas or []}
-    return node in peers and bool(peers[node].current)
 
 
 @pytest.mark.slow
@@ -390,6 +397,13 @@ def test_acks_sent_while_the_consumer_has_no_leader_are_lost_unless_confirmed(
         confirmed = await asyncio.gather(*(ack_until_confirmed(m, within=30) for m in held[10:]))
         assert all(confirmed)
         print(f"\nacks confirmed again {time.monotonic() - killed:.1f} s after the kill")
+
+        async def carried_over() -> bool:  # the new leader knows what was delivered
+            i = await js.consumer_info("ACKS", "w", timeout=2)
+            return (i.cluster.leader not in (None, leader) and i.delivered.stream_seq == 20
+                    and i.num_pending == 0 and i.num_ack_pending == 10)  # fmt: skip
+
+        await until(carried_over, 20, "the consumer's state on its new leader")
 
         back: dict[int, int] = {}  # the unconfirmed ones come back after ack_wait
 
@@ -540,9 +554,11 @@ def test_reference_worker_gets_every_message_through_a_leader_sigkill_and_restar
     nats_cluster: list[Node],
 ) -> None:
     """The node leading both the stream and the consumer is killed while
-    messages flow, and restarted once new leaders are elected."""
+    messages flow, and restarted once new leaders are elected. ``ack_wait``
+    is well above an election (up to ~9 s here), so the acks held through it
+    are confirmed in time instead of the messages coming back."""
     urls = [n.url for n in nats_cluster]
-    config = ConsumerConfig(ack_wait=10, max_deliver=-1, max_ack_pending=1024)
+    config = ConsumerConfig(ack_wait=30, max_deliver=-1, max_ack_pending=1024)
 
     async def go() -> None:
         admin = await connect(urls)
@@ -596,6 +612,7 @@ def test_reference_worker_gets_every_message_through_a_leader_sigkill_and_restar
         after = min(first[i] for i in range(1500, 1800))
         twice = sorted(i for i, n in fetched.items() if n > 1)
         assert all(first[i] < after for i in twice), twice
+        assert worker.unconfirmed == 0, "an ack was not confirmed within ack_wait"
         print(f"\nreference worker: {len(twice)} fetched twice; re-subscribed "
               f"{worker.resubscribed} times; {worker.unconfirmed} acks unconfirmed; "
               f"fetch raised {dict(worker.fetch_errors)}; "

@@ -203,7 +203,7 @@ def test_sigkilled_router_loses_no_event(bus: NatsBus, nats_node: Node) -> None:
         ids += [e["EventId"] for e in bus.put_events(Entries=[ORDER] * 10)["Entries"]]
     second = router()
     try:
-        # the killed router's unacknowledged events come back after ack_wait (10 s)
+        # the killed router's unacknowledged events come back after ack_wait (30 s)
         wait_for(
             lambda: set(ids) <= {e["id"] for e in sink.got},
             timeout=90,

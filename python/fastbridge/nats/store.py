@@ -184,7 +184,8 @@ class JetStreamStore:
                                    f"{self.stream('DELIVER')}.*"]),
         ]  # fmt: skip
         consumers = {
-            "INGEST": ConsumerConfig(durable_name="router", ack_wait=10, max_deliver=-1,
+            # ack_wait well above a leader election (4-8 s seen on a small cluster)
+            "INGEST": ConsumerConfig(durable_name="router", ack_wait=30, max_deliver=-1,
                                      max_ack_pending=4096),
             "DELIVER": ConsumerConfig(durable_name="deliver", ack_wait=self.lease,
                                       max_deliver=MAX_DELIVER, max_ack_pending=4096),
@@ -200,12 +201,14 @@ class JetStreamStore:
                     try:
                         await self.js.add_stream(config)
                     except nats.js.errors.BadRequestError:
-                        pass
+                        # made before — or refused ("no suitable peers for placement"
+                        # on a cluster still forming): then stream_info raises, we retry
+                        await self.js.stream_info(str(config.name))
                 for role, consumer in consumers.items():
                     try:
                         await self.js.add_consumer(self.stream(role), consumer)
                     except nats.js.errors.BadRequestError:
-                        pass
+                        await self.js.consumer_info(self.stream(role), str(consumer.durable_name))
                 self.kv = await self._bucket("RESOURCES", replicas=r, history=1)
                 self.leases = await self._bucket("LEASES", replicas=r, history=1, ttl=10)
                 return
@@ -217,7 +220,7 @@ class JetStreamStore:
     async def _bucket(self, role: str, **config: Any) -> Any:
         try:
             return await self.js.create_key_value(bucket=self.stream(role), **config)
-        except nats.js.errors.BadRequestError:  # made before, with other settings
+        except nats.js.errors.BadRequestError:  # made before, with other settings (or refused)
             return await self.js.key_value(self.stream(role))
 
     def close(self) -> None:
