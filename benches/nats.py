@@ -16,6 +16,9 @@ same events and one catch-all rule delivering to a Python function:
   put_events to the last delivery; each run has its own stream prefix (and
   its streams are deleted after it). On the cluster every client and router
   gets all three URLs;
+* **routing only**: the same with no deliverer, until the routers have
+  acknowledged every event (each delivery they owe is published and counted):
+  what adding router processes adds, apart from delivering;
 * **SQLite backend** (``durability="normal"`` and ``"full"``, two workers).
 
 Events are put ten a call (``--events`` is rounded down to a multiple of
@@ -467,6 +470,49 @@ def nats_backend(urls: list[str], events: int, routers: int, replicas: int, pref
     return row
 
 
+def nats_routing(urls: list[str], events: int, routers: int, replicas: int, prefix: str,
+                 folder: Path, producers: int, stall: float) -> Row:  # fmt: skip
+    """Routing alone: ``routers`` router processes and no deliverer, from the
+    first put_events until the routers' consumer has every event acked; the
+    deliveries they published are counted (one per event)."""
+    from fastbridge.nats import NatsBus
+
+    logs = folder / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    command = _router_command(urls, prefix, replicas, logs)
+    router_logs = [folder / f"router-{prefix}-{i}.log" for i in range(routers)]
+    bus = NatsBus(urls, prefix=prefix, replicas=replicas, log_dir=logs)
+    store = bus.nats
+    try:
+        bus.put_rule(Name="all", EventPattern='{"source": ["bench"]}')
+        bus.put_targets(Rule="all", Targets=[{"Id": "l", "Arn": bus.arns.log_group("unread")}])
+        with _routers([command] * routers, router_logs):
+            calls = max(1, events // BATCH)
+            shares = [calls // producers + (i < calls % producers) for i in range(producers)]
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(producers, thread_name_prefix="producer") as pool:
+                accepted = [i for part in [pool.submit(_put, bus, n) for n in shares if n]
+                            for i in part.result()]  # fmt: skip
+            since, last = time.monotonic(), -1
+            while True:
+                info = store.run(store.js.consumer_info(store.stream("INGEST"), "router"))
+                if info.num_pending + info.num_ack_pending == 0:
+                    break
+                if info.ack_floor.stream_seq != last:
+                    since, last = time.monotonic(), info.ack_floor.stream_seq
+                elif time.monotonic() - since > stall:
+                    raise CheckFailed(f"routing stalled with {info.num_pending} events unread")
+                time.sleep(0.005)
+            seconds = time.perf_counter() - t0
+            owed = store.run(store.js.stream_info(store.stream("DELIVER"))).state.messages
+    finally:
+        bus.close()
+    n = len(accepted)
+    if owed != n:
+        raise CheckFailed(f"{n} events routed but {owed} deliveries published")
+    return Row("", "", None, events=n, seconds=seconds, events_per_s=n / seconds)
+
+
 def _replica_damage(urls: list[str], prefix: str, replicas: int) -> str:
     """After a failed run: which of its streams are no longer at R``replicas``."""
     try:
@@ -503,7 +549,7 @@ def _attempt(row: Row, measure: Callable[..., Row], *args: Any) -> Row:
     return got
 
 
-HEADER = (f"{'backend':14} {'topology':12} {'routers':>7} {'events':>7} {'events/s':>9} "
+HEADER = (f"{'backend':19} {'topology':12} {'routers':>7} {'events':>7} {'events/s':>9} "
           f"{'/ raw JS':>8}  check")  # fmt: skip
 
 
@@ -511,7 +557,7 @@ def _line(row: Row) -> str:
     routers = "-" if row.routers is None else str(row.routers)
     ratio = "" if row.ceiling_ratio is None else f"{row.ceiling_ratio:.2f}"
     rate = "-" if row.error else f"{row.events_per_s:,.0f}"
-    return (f"{row.backend:14} {row.topology:12} {routers:>7} {row.events:>7,} {rate:>9} "
+    return (f"{row.backend:19} {row.topology:12} {routers:>7} {row.events:>7,} {rate:>9} "
             f"{ratio:>8}  {'ok' if row.ok else 'FAILED'}")  # fmt: skip
 
 
@@ -570,12 +616,14 @@ class Runner:
                                a.events, replicas, f"RAW{self.run}A"))  # fmt: skip
             for i, n in enumerate(a.routers):
                 prefix = f"B{self.run}{replicas}{i}"
-                measure(Row("nats", topology, n), nats_backend, urls, a.events, n, replicas,
-                        prefix, where, a.producers, a.stall)  # fmt: skip
-                try:
-                    _drop(urls, prefix)
-                except Exception as e:  # noqa: BLE001
-                    notes.append(f"could not delete the streams of {prefix}: {e}")
+                for backend, fn, tag in (("nats", nats_backend, ""),
+                                         ("nats (routing only)", nats_routing, "R")):  # fmt: skip
+                    measure(Row(backend, topology, n), fn, urls, a.events, n, replicas,
+                            prefix + tag, where, a.producers, a.stall)  # fmt: skip
+                    try:
+                        _drop(urls, prefix + tag)
+                    except Exception as e:  # noqa: BLE001
+                        notes.append(f"could not delete the streams of {prefix + tag}: {e}")
             raw.append(measure(Row("raw JetStream", topology, None), raw_jetstream, urls,
                                a.events, replicas, f"RAW{self.run}B"))  # fmt: skip
         finally:

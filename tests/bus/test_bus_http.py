@@ -1,5 +1,7 @@
 """The bus delivering to an API destination: a real HTTP server on loopback
-that fails on purpose — errors, 429, timeouts — then recovers or not."""
+that fails on purpose — errors, 429, timeouts — then recovers or not. (The
+retry timings are on a fake clock, so SQLite's; a client error, not retried,
+is checked on both backends.)"""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 
 from fastbridge.bus import EventBridge, FakeClock
+from fastbridge.nats import NatsBus
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 ORDER = {"Source": "shop", "DetailType": "Order Placed", "Detail": '{"total": 250}'}
@@ -61,6 +64,11 @@ def endpoint() -> Iterator[Endpoint]:
 
 def http_bus(tmp_path: Any, clock: FakeClock, endpoint: Endpoint, **policy: int) -> EventBridge:
     bus = EventBridge(tmp_path / "b.db", clock=clock, start=False, http_timeout=0.3)
+    return to_endpoint(bus, endpoint, **policy)
+
+
+def to_endpoint(bus: EventBridge, endpoint: Endpoint, **policy: int) -> EventBridge:
+    """A rule sending every shop event to ``endpoint`` (API key auth, a DLQ)."""
     conn = bus.create_connection(
         Name="hook-auth",
         AuthorizationType="API_KEY",
@@ -145,9 +153,18 @@ def test_endpoint_that_keeps_failing_ends_in_the_dead_letter_queue(
         bus.close()
 
 
-def test_client_errors_are_not_retried(tmp_path: Any, endpoint: Endpoint) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "nats"])
+def test_client_errors_are_not_retried(
+    tmp_path: Any, endpoint: Endpoint, backend: str, request: pytest.FixtureRequest
+) -> None:
     clock = FakeClock(T0)
-    bus = http_bus(tmp_path, clock, endpoint)
+    if backend == "sqlite":
+        bus = http_bus(tmp_path, clock, endpoint)
+    else:
+        nats_bus = NatsBus(request.getfixturevalue("nats_shared").url, clock=clock,
+                           prefix=request.getfixturevalue("nats_prefix"), http_timeout=0.3,
+                           log_dir=tmp_path / "logs")  # fmt: skip
+        bus = to_endpoint(nats_bus, endpoint)
     try:
         endpoint.script = [404]
         bus.put_events(Entries=[ORDER])
@@ -156,5 +173,8 @@ def test_client_errors_are_not_retried(tmp_path: Any, endpoint: Endpoint) -> Non
         (msg,) = bus.queue("dlq").receive()
         assert msg.attributes["RETRY_ATTEMPTS"] == "0"
         assert "EXHAUSTED_RETRY_CONDITION" not in msg.attributes
+        assert msg.attributes["ERROR_CODE"] == "SDK_CLIENT_ERROR"  # no retry: straight to the DLQ
     finally:
+        if isinstance(bus, NatsBus):
+            bus.nats.destroy()
         bus.close()

@@ -112,6 +112,9 @@ def test_exhausted_retries_are_dead_lettered_with_aws_attributes(bus: NatsBus) -
     wait_for(lambda: len(bus.queue("dlq")) == 1)
     (dead,) = bus.queue("dlq").receive()
     assert json.loads(dead.body)["id"] == entry["EventId"]
+    # any NATS client reading the queue's subject sees the attributes as headers too
+    raw = bus.nats.run(bus.nats.js.get_last_msg(bus.nats.stream("QUEUES"), "fb.queue.dlq"))
+    assert {k: raw.headers[k] for k in dead.attributes} == dead.attributes
     assert dead.attributes == {
         "RULE_ARN": "arn:aws:events:us-east-1:000000000000:rule/r",
         "TARGET_ARN": target["Arn"], "ERROR_CODE": "FUNCTION_ERROR",

@@ -38,6 +38,7 @@ import itertools
 import json
 import logging
 import queue
+import re
 import threading
 import time
 import uuid
@@ -60,6 +61,8 @@ T = TypeVar("T")
 MAX_DELIVER = 200
 """JetStream's hard cap on deliveries: above the policy's 185 retries + 1."""
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_/")
+_HEADER = re.compile(r"(?!(?i:nats-|fb-))[A-Za-z0-9_\-]+")
+"""Attribute names that are also written as headers of their own."""
 _TRANSIENT = (
     nats.errors.TimeoutError,
     asyncio.TimeoutError,
@@ -679,10 +682,15 @@ class JetStreamStore:
 
     async def _send(self, queue: str, body: str, attributes: dict[str, str], now: float,
                     message_id: str | None = None) -> str:  # fmt: skip
+        """A message into a queue. Its attributes travel whole as JSON, and
+        each one a header can carry also as a header of its own (a dead
+        letter's RULE_ARN, ERROR_CODE...: readable by any NATS client)."""
         message_id = message_id or str(uuid.uuid4())
-        await self._publish(self._queue_sub(queue)[1], body.encode(),
-                            {"Nats-Msg-Id": message_id, "FB-Sent": repr(now),
-                             "FB-Attributes": json.dumps(attributes)})  # fmt: skip
+        headers = {k: v for k, v in attributes.items()
+                   if _HEADER.fullmatch(k) and "\r" not in v and "\n" not in v}  # fmt: skip
+        headers.update({"Nats-Msg-Id": message_id, "FB-Sent": repr(now),
+                        "FB-Attributes": json.dumps(attributes)})  # fmt: skip
+        await self._publish(self._queue_sub(queue)[1], body.encode(), headers)
         return message_id
 
     def send(self, queue: str, body: str, attributes: dict[str, str], now: float) -> str:
