@@ -263,3 +263,36 @@ def test_sigkilled_deliverer_loses_no_event(nats_node: Node, tmp_path: Path) -> 
         print(f"{len(ids)} events, {sum(c - 1 for c in counts.values())} delivered twice")
     finally:
         bus.close()
+
+
+def test_function_deliveries_go_only_to_processes_that_registered_the_function(
+    bus: NatsBus, nats_node: Node, tmp_path: Path
+) -> None:
+    """A deliverer process with no functions (the CLI's) takes the log-group
+    deliveries; the function's go to this process only, none redelivered."""
+    sink = Sink()
+    bus.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
+    bus.put_targets(Rule="r", Targets=[{"Id": "f", "Arn": bus.register_function("fn", sink)},
+                                       {"Id": "l", "Arn": bus.arns.log_group("out")}])  # fmt: skip
+    other = subprocess.Popen(
+        [sys.executable, "-m", "fastbridge.nats", "deliver", "--servers", nats_node.url,
+         "--log-dir", str(tmp_path / "logs")], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert other.stdout is not None and "running" in other.stdout.readline()
+        bus.start_router()
+        bus.start_deliverer()
+        ids = []
+        for _ in range(5):
+            ids += [e["EventId"] for e in bus.put_events(Entries=[ORDER] * 10)["Entries"]]
+        log = tmp_path / "logs" / "out.jsonl"
+        wait_for(lambda: len(sink.got) == 50 and log.exists()
+                 and len(log.read_text().splitlines()) == 50)  # fmt: skip
+        assert sorted(e["id"] for e in sink.got) == sorted(ids) and sink.calls == 50
+        js, stream = bus.nats.js, bus.nats.stream("DELIVER")
+        fn = bus.nats.run(js.consumer_info(stream, f"fn_{b'fn'.hex()}"))
+        rest = bus.nats.run(js.consumer_info(stream, "deliver"))
+        assert (fn.delivered.consumer_seq, fn.num_redelivered) == (50, 0)
+        assert rest.delivered.consumer_seq == 50  # the log group's only
+    finally:
+        other.send_signal(signal.SIGTERM)
+        other.wait(20)

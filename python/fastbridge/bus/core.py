@@ -1393,10 +1393,15 @@ class EventBridge:
                 log.exception("fastbridge: tick failed")
             self._stopping.wait(0.5)
 
-    def _work(self) -> None:
+    def _claim(self, source: str | None) -> list[Delivery]:
+        """The next deliveries for a dispatcher thread (``source``: which of
+        the store's queues of work; SQLite has one)."""
+        return self.store.claim(self._now(), 16, self.lease)
+
+    def _work(self, source: str | None = None) -> None:
         while not self._stopping.is_set():
             try:
-                batch = self.store.claim(self._now(), 16, self.lease)
+                batch = self._claim(source)
             except Exception:
                 log.exception("fastbridge: claiming deliveries failed")
                 batch = []

@@ -14,7 +14,9 @@ roles that any number of processes may take, anywhere:
   acknowledge the event only once every one of those publishes is
   acknowledged;
 * **deliverers** (:meth:`NatsBus.start_deliverer`) take deliveries through
-  the durable consumer ``deliver`` and own the retry policy: a retryable
+  the durable consumer ``deliver`` (every target kind but Python functions)
+  and ``fn_<name>`` for each function registered in their process, and own
+  the retry policy: a retryable
   failure is ``nak(delay)`` with backoff and jitter clipped to the event's
   age; when retries or age run out, or the error is not retryable, the event
   goes to its dead-letter queue (a built-in queue, itself a JetStream
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,7 @@ from fastbridge.bus.events import envelopes_of, loads
 from fastbridge.bus.http import DeliveryError
 from fastbridge.bus.names import DEFAULT_BUS
 from fastbridge.bus.schedule import Clock
-from fastbridge.bus.store import NewDelivery
+from fastbridge.bus.store import Delivery, NewDelivery
 from fastbridge.nats.store import MAX_DELIVER, JetStreamStore
 
 log = logging.getLogger("fastbridge.nats")
@@ -73,6 +75,7 @@ class NatsBus(EventBridge):
         self.nats = JetStreamStore(servers, prefix=prefix, replicas=replicas, lease=ack_wait,
                                    now=lambda: self._now())  # fmt: skip
         self._workers: list[threading.Thread] = []
+        self._delivering = False
         super().__init__(None, account=account, region=region, clock=clock, start=False,
                          retry_base=retry_base, retry_cap=retry_cap, lease=ack_wait,
                          log_dir=log_dir, http_timeout=http_timeout,
@@ -126,14 +129,33 @@ class NatsBus(EventBridge):
         self._thread_for(self._route_loop, "router")
 
     def start_deliverer(self, workers: int = 2) -> None:
-        """Deliver in this process: ``workers`` threads, the ticker (which
-        works while this process holds the lease) and the sweeper."""
+        """Deliver in this process: ``workers`` threads for every target kind
+        but Python functions, one thread for each function registered here
+        (now or later), the ticker (which works while this process holds
+        the lease) and the sweeper."""
         super().start(workers)
         self._thread_for(self._sweep_loop, "sweeper")
+        with self._lock:
+            self._delivering = True
+            for name in self.targets.functions:
+                self._thread_for(self._work, f"function-{name}", name)
 
-    def _thread_for(self, loop: Any, name: str) -> None:
+    def register_function(self, name: str, fn: Callable[..., Any]) -> str:
+        """As the embedded bus's; deliveries to this function are taken by
+        the processes that registered it (and run a deliverer) only."""
+        with self._lock:
+            new = name not in self.targets.functions
+            arn = super().register_function(name, fn)
+            if new and self._delivering:
+                self._thread_for(self._work, f"function-{name}", name)
+        return arn
+
+    def _claim(self, source: str | None) -> list[Delivery]:
+        return self.nats.claim(self._now(), 16, self.lease, function=source)
+
+    def _thread_for(self, loop: Callable[..., None], name: str, *args: Any) -> None:
         self._stopping.clear()
-        t = threading.Thread(target=loop, name=f"fastbridge-{name}", daemon=True)
+        t = threading.Thread(target=loop, args=args, name=f"fastbridge-{name}", daemon=True)
         t.start()
         self._workers.append(t)
 
@@ -144,6 +166,7 @@ class NatsBus(EventBridge):
         for t in self._workers:
             t.join(timeout)
         self._workers.clear()
+        self._delivering = False
         super().close(timeout)
 
     # ---- publishing and routing ---------------------------------------------------------
@@ -213,15 +236,18 @@ class NatsBus(EventBridge):
             pass
         self.tick()
         done = 0
+        sources: list[str | None] = [None, *self.targets.functions]
         while done < limit:
-            batch = self.nats.claim(self._now(), 64, self.lease, wait=0.05)
-            if not batch:
+            batches = [self.nats.claim(self._now(), 64, self.lease, wait=0.05, function=f)
+                       for f in sources]  # fmt: skip
+            if not any(batches):
                 break
-            finished: list[int] = []
-            for d in batch:
-                self._deliver(d, finished)
-                done += 1
-            self.nats.done(finished)
+            for batch in batches:
+                finished: list[int] = []
+                for d in batch:
+                    self._deliver(d, finished)
+                    done += 1
+                self.nats.done(finished)
             while self.route_pending(wait=0.01):  # events forwarded to a bus, replays
                 pass
         return done

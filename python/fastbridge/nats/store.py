@@ -8,8 +8,9 @@ in lower case; names inside subjects and keys are escaped by :func:`token`):
 ==================  ===========================  ==========================================
 ``P_INGEST``        ``p.ingest.<bus>``           accepted events, ``Nats-Msg-Id`` = EventId;
                                                  consumer ``router``
-``P_DELIVER``       ``p.deliver.<bus>``          one message per (event, rule, target),
-                                                 work queue; consumer ``deliver``
+``P_DELIVER``       ``p.deliver.<bus>.any``      one message per (event, rule, target),
+                    ``p.deliver.<bus>.fn.<f>``   work queue; consumer ``deliver`` (every
+                                                 kind but functions), ``fn_<f>`` each
 ``P_QUEUES``        ``p.queue.<queue>``          the built-in queues (dead-letter queues
                                                  too), work queue; one consumer per queue
 ``P_ARCHIVE``       ``p.archive.<archive>``      archived events, for replay
@@ -53,6 +54,7 @@ from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
 
 from fastbridge.bus.events import compact, loads
+from fastbridge.bus.names import parse_target_arn
 from fastbridge.bus.store import Archived, Delivery, Message, NewDelivery
 
 log = logging.getLogger("fastbridge.nats")
@@ -190,8 +192,7 @@ class JetStreamStore:
             # ack_wait well above a leader election (4-8 s seen on a small cluster)
             "INGEST": ConsumerConfig(durable_name="router", ack_wait=30, max_deliver=-1,
                                      max_ack_pending=4096),
-            "DELIVER": ConsumerConfig(durable_name="deliver", ack_wait=self.lease,
-                                      max_deliver=MAX_DELIVER, max_ack_pending=4096),
+            "DELIVER": self._deliveries_of(None)[2],
             "ADVISORIES": ConsumerConfig(durable_name="sweeper", ack_wait=60),
         }  # fmt: skip
         deadline = time.monotonic() + 30
@@ -530,6 +531,27 @@ class JetStreamStore:
 
     # ---- deliveries ---------------------------------------------------------------------
 
+    def _deliver_subject(self, bus: str, target: dict[str, Any]) -> str:
+        """Deliveries to a Python function go to a subject of that function's
+        own (only processes that registered it take them); every other kind
+        to ``any``, which every deliverer takes."""
+        ref = parse_target_arn(str(target.get("Arn", "")))
+        if ref is not None and ref.kind == "function":
+            return f"{self.p}.deliver.{token(bus)}.fn.{token(ref.name)}"
+        return f"{self.p}.deliver.{token(bus)}.any"
+
+    def _deliveries_of(self, function: str | None) -> tuple[str, str, ConsumerConfig]:
+        """The durable consumer (name, filter, config) of a function's
+        deliveries, or (None) of every other kind's."""
+        if function is None:
+            durable, subject = "deliver", f"{self.p}.deliver.*.any"
+        else:
+            durable = f"fn_{function.encode().hex()}"
+            subject = f"{self.p}.deliver.*.fn.{token(function)}"
+        return durable, subject, ConsumerConfig(
+            durable_name=durable, filter_subject=subject, ack_wait=self.lease,
+            max_deliver=MAX_DELIVER, max_ack_pending=4096)  # fmt: skip
+
     def _publish_owed(self, deliveries: Sequence[NewDelivery],
                       archived: Sequence[tuple[str, str, float, bytes]],
                       accepted: float) -> list[Coroutine[Any, Any, None]]:  # fmt: skip
@@ -542,7 +564,7 @@ class JetStreamStore:
                             "target": d.target, "event": d.event.decode(),
                             "payload": None if d.payload is None else d.payload.decode(),
                             "accepted": accepted})  # fmt: skip
-            out.append(self._publish(f"{self.p}.deliver.{token(d.bus)}", body,
+            out.append(self._publish(self._deliver_subject(d.bus, d.target), body,
                                      {"Nats-Msg-Id": msg_id}))  # fmt: skip
         for archive, event_id, when, body in archived:
             out.append(self._publish(f"{self.p}.archive.{token(archive)}", body,
@@ -580,11 +602,14 @@ class JetStreamStore:
 
         self.run(each(), timeout=90)
 
-    def claim(self, now: float, limit: int, lease: float, wait: float = 0.5) -> list[Delivery]:
-        """Deliveries to make (the lease is the consumer's ack wait, set when
-        the store is made)."""
-        msgs = self.run(self._fetch("deliver", f"{self.p}.deliver.>", "DELIVER", limit, wait,
-                                    thread=threading.get_ident()))  # fmt: skip
+    def claim(self, now: float, limit: int, lease: float, wait: float = 0.5,
+              function: str | None = None) -> list[Delivery]:  # fmt: skip
+        """Deliveries to make: to ``function``, or (None) to every target
+        kind but functions. The lease is the consumer's ack wait, set when
+        the store is made."""
+        durable, subject, config = self._deliveries_of(function)
+        msgs = self.run(self._fetch(durable, subject, "DELIVER", limit, wait, config,
+                                    threading.get_ident()))  # fmt: skip
         out = []
         for msg in msgs:
             d = loads(msg.data)
@@ -602,11 +627,9 @@ class JetStreamStore:
         """Events not yet routed plus deliveries not yet completed."""
 
         async def pending() -> int:
-            total = 0
-            for role, durable in (("INGEST", "router"), ("DELIVER", "deliver")):
-                info = await self.js.consumer_info(self.stream(role), durable)
-                total += info.num_pending + info.num_ack_pending
-            return total
+            routing = await self.js.consumer_info(self.stream("INGEST"), "router")
+            owed = await self.js.stream_info(self.stream("DELIVER"))  # a work queue
+            return int(routing.num_pending + routing.num_ack_pending + owed.state.messages)
 
         return self.run(pending())
 
