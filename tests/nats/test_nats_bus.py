@@ -296,3 +296,30 @@ def test_function_deliveries_go_only_to_processes_that_registered_the_function(
     finally:
         other.send_signal(signal.SIGTERM)
         other.wait(20)
+
+
+def test_the_sweeper_dead_letters_what_jetstream_stopped_redelivering(
+    nats_node: Node, tmp_path: Path
+) -> None:
+    """MaxDeliver lowered to 3 under a policy of 185 retries: JetStream gives
+    up first, its advisory is captured, and the sweeper dead-letters the
+    event with the reason — nothing disappears silently."""
+    bus = NatsBus(nats_node.url, retry_base=0.01, retry_cap=0.05, max_deliver=3,
+                  log_dir=tmp_path / "logs")  # fmt: skip
+    try:
+        sink = Sink(always_fail=True)
+        bus.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
+        target = {"Id": "f", "Arn": bus.register_function("s", sink),
+                  "DeadLetterConfig": {"Arn": bus.create_queue("dlq")}}  # fmt: skip
+        bus.put_targets(Rule="r", Targets=[target])
+        bus.start()
+        (entry,) = bus.put_events(Entries=[ORDER])["Entries"]
+        wait_for(lambda: len(bus.queue("dlq")) == 1)
+        (dead,) = bus.queue("dlq").receive()
+        assert json.loads(dead.body)["id"] == entry["EventId"]
+        assert dead.attributes["ERROR_CODE"] == "MAX_DELIVERIES"
+        assert dead.attributes["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
+        assert sink.calls == 3
+        wait_for(lambda: bus.pending() == 0)  # the delivery is gone from its stream
+    finally:
+        bus.close()

@@ -71,9 +71,10 @@ class NatsBus(EventBridge):
         log_dir: str | Path = "fastbridge-logs",
         http_timeout: float = 5.0,
         ack_wait: float = 60.0,
+        max_deliver: int = MAX_DELIVER,
     ) -> None:
         self.nats = JetStreamStore(servers, prefix=prefix, replicas=replicas, lease=ack_wait,
-                                   now=lambda: self._now())  # fmt: skip
+                                   now=lambda: self._now(), max_deliver=max_deliver)  # fmt: skip
         self._workers: list[threading.Thread] = []
         self._delivering = False
         super().__init__(None, account=account, region=region, clock=clock, start=False,
@@ -212,7 +213,7 @@ class NatsBus(EventBridge):
         """Dead-letter what JetStream gave up redelivering (MaxDeliver) — a
         delivery whose worker kept dying before it could decide."""
         err = DeliveryError("MAX_DELIVERIES", "JetStream stopped redelivering after "
-                            f"{MAX_DELIVER} deliveries.", retryable=False)  # fmt: skip
+                            f"{self.nats.max_deliver} deliveries.", retryable=False)  # fmt: skip
         while not self._stopping.is_set():
             try:
                 for d in self.nats.swept(16):

@@ -5,21 +5,19 @@ the whole bus runs on it unchanged.
 Streams and buckets (``P`` is the prefix, ``FB`` by default; ``p`` the same
 in lower case; names inside subjects and keys are escaped by :func:`token`):
 
-==================  ===========================  ==========================================
-``P_INGEST``        ``p.ingest.<bus>``           accepted events, ``Nats-Msg-Id`` = EventId;
-                                                 consumer ``router``
-``P_DELIVER``       ``p.deliver.<bus>.any``      one message per (event, rule, target),
-                    ``p.deliver.<bus>.fn.<f>``   work queue; consumer ``deliver`` (every
-                                                 kind but functions), ``fn_<f>`` each
-``P_QUEUES``        ``p.queue.<queue>``          the built-in queues (dead-letter queues
-                                                 too), work queue; one consumer per queue
-``P_ARCHIVE``       ``p.archive.<archive>``      archived events, for replay
-``P_UNDELIVERABLE`` ``p.undeliverable``          failures no dead-letter queue took
-``P_ADVISORIES``    MAX_DELIVERIES advisories    the sweeper's input
-``P_RESOURCES``     key ``<kind>.<name>``        buses, rules, targets, queues, archives,
-                                                 replays, connections, tags (KV bucket)
-``P_LEASES``        key ``<role>``               who runs the ticker (KV bucket with a TTL)
-==================  ===========================  ==========================================
+=================== ================================ ========================================
+``P_INGEST``        ``p.ingest.<bus>``               accepted events (id = EventId);
+                                                     consumer ``router``
+``P_DELIVER``       ``p.deliver.<bus>.fn.<f>``       one per (event, rule, target), work
+                    ``p.deliver.<bus>.any.<k>.<t>``  queue; consumers ``fn_<f>``, ``deliver``
+``P_QUEUES``        ``p.queue.<queue>``              built-in queues (DLQs too), work
+                                                     queue; one consumer per queue
+``P_ARCHIVE``       ``p.archive.<archive>``          archived events, for replay
+``P_UNDELIVERABLE`` ``p.undeliverable``              failures no dead-letter queue took
+``P_ADVISORIES``    MAX_DELIVERIES advisories        the sweeper's input
+``P_RESOURCES``     key ``<kind>.<name>``            definitions of every kind (KV)
+``P_LEASES``        key ``<role>``                   who runs the ticker (KV with a TTL)
+=================== ================================ ========================================
 
 Where the SQLite store commits a transaction, this one publishes and waits
 for JetStream's acknowledgement, then acknowledges the message it consumed:
@@ -129,7 +127,9 @@ class JetStreamStore:
         replicas: int = 1,
         lease: float = 60.0,
         now: Callable[[], float] = time.time,
+        max_deliver: int = MAX_DELIVER,
     ) -> None:
+        self.max_deliver = max_deliver  # a cap above the retry policy's; lower only in tests
         self.prefix, self.p = prefix, prefix.lower()
         self.replicas, self.lease, self.now = replicas, lease, now
         self.me = uuid.uuid4().hex
@@ -532,25 +532,27 @@ class JetStreamStore:
     # ---- deliveries ---------------------------------------------------------------------
 
     def _deliver_subject(self, bus: str, target: dict[str, Any]) -> str:
-        """Deliveries to a Python function go to a subject of that function's
-        own (only processes that registered it take them); every other kind
-        to ``any``, which every deliverer takes."""
+        """A subject per target: ``fn.<name>`` for a Python function (only
+        processes that registered it take those), ``any.<kind>.<name>`` for
+        every other kind (every deliverer takes those)."""
         ref = parse_target_arn(str(target.get("Arn", "")))
-        if ref is not None and ref.kind == "function":
+        if ref is None:  # dead-lettered by whichever deliverer takes it
+            return f"{self.p}.deliver.{token(bus)}.any.unknown"
+        if ref.kind == "function":
             return f"{self.p}.deliver.{token(bus)}.fn.{token(ref.name)}"
-        return f"{self.p}.deliver.{token(bus)}.any"
+        return f"{self.p}.deliver.{token(bus)}.any.{ref.kind}.{token(ref.name)}"
 
     def _deliveries_of(self, function: str | None) -> tuple[str, str, ConsumerConfig]:
         """The durable consumer (name, filter, config) of a function's
         deliveries, or (None) of every other kind's."""
         if function is None:
-            durable, subject = "deliver", f"{self.p}.deliver.*.any"
+            durable, subject = "deliver", f"{self.p}.deliver.*.any.>"
         else:
             durable = f"fn_{function.encode().hex()}"
             subject = f"{self.p}.deliver.*.fn.{token(function)}"
         return durable, subject, ConsumerConfig(
             durable_name=durable, filter_subject=subject, ack_wait=self.lease,
-            max_deliver=MAX_DELIVER, max_ack_pending=4096)  # fmt: skip
+            max_deliver=self.max_deliver, max_ack_pending=4096)  # fmt: skip
 
     def _publish_owed(self, deliveries: Sequence[NewDelivery],
                       archived: Sequence[tuple[str, str, float, bytes]],
@@ -693,7 +695,7 @@ class JetStreamStore:
                 out.append(Delivery(self._hold(_Held(None, seq, advisory)), d["event_id"],
                                     d["bus"], d["rule"], d["target"], d["event"].encode(),
                                     None if d["payload"] is None else d["payload"].encode(),
-                                    d["accepted"], MAX_DELIVER - 1))  # fmt: skip
+                                    d["accepted"], self.max_deliver - 1))  # fmt: skip
             return out
 
         return self.run(swept())

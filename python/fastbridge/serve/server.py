@@ -86,13 +86,34 @@ class Server:
 
     def close(self) -> None:
         """Stop accepting, let requests in progress finish, stop the pool."""
+        if self._thread is None:  # serve_forever has returned: nothing else runs
+            self._close_sockets()
+            self._server.task_dispatcher.shutdown()
+            return
+        # Sockets are closed by the serving thread itself (closing one under
+        # its select() from here raised EBADF there); then its map is emptied
+        # of the trigger, so its loop ends, and the trigger closed after it.
+        closed = threading.Event()
+        trigger = self._server.trigger
+        def in_loop() -> None:
+            self._close_sockets()
+            closed.set()
+
+        trigger.pull_trigger(in_loop)
+        closed.wait(10)
+        for fd, channel in list(self._server._map.items()):
+            if channel is trigger:
+                del self._server._map[fd]
+        self._server.task_dispatcher.shutdown()
+        self._thread.join(10)
+        self._thread = None
+        trigger.close()
+
+    def _close_sockets(self) -> None:
         self._server.close()
         for channel in list(self._server._map.values()):
-            channel.close()
-        self._server.task_dispatcher.shutdown()
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
+            if channel is not self._server.trigger:
+                channel.close()
 
 
 def load_credentials(path: Path | None, store: Path | None) -> tuple[list[Credentials], str]:
