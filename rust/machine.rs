@@ -164,7 +164,11 @@ impl Machine {
         for (name, text) in rules {
             let (value, pattern) = self.compile(text)?;
             new_states += states_of(&pattern);
-            compiled.push((Arc::<str>::from(name), value, Arc::new(pattern)));
+            // The tree is dropped here, not after the batch: kept, each
+            // pattern's tree would leave holes between the stored parts.
+            let source = value.to_string().into_boxed_str();
+            drop(value);
+            compiled.push((Arc::<str>::from(name), source, Arc::new(pattern)));
         }
         if compiled.is_empty() {
             return Ok(());
@@ -184,7 +188,6 @@ impl Machine {
             let id = w.next_id;
             w.next_id += 1;
             w.by_name.entry(name.clone()).or_default().push(id);
-            let source = source.to_string().into_boxed_str();
             w.patterns.insert(id, Stored { name, source, compiled: pattern });
             ids.push(id);
         }
