@@ -11,6 +11,7 @@
 //! O(log n) segments at any time. Deleting a pattern recompiles the one
 //! segment that held it, from the compiled patterns (nothing is re-parsed).
 
+use crate::compiled::Compiled;
 use crate::config::Config;
 use crate::error::{Error, EventError, LimitError, PatternError};
 use crate::json::Json;
@@ -48,8 +49,11 @@ struct Stored {
     /// what `rules()` returns and `delete_rule` compares. Text, not a tree,
     /// because a tree costs a heap block per key and value.
     source: Box<str>,
-    compiled: Arc<Pattern>,
+    compiled: Compiled,
 }
+
+/// A checked pattern not stored yet: its rule name, source text and stored form.
+type NewPattern = (Arc<str>, Box<str>, Compiled);
 
 struct SegmentEntry {
     ids: Vec<PatternId>,
@@ -159,34 +163,25 @@ impl Machine {
         &self,
         rules: impl IntoIterator<Item = (&'p str, &'p str)>,
     ) -> Result<(), Error> {
-        let mut compiled = Vec::new();
-        let mut new_states = 0usize;
-        for (name, text) in rules {
-            let (value, pattern) = self.compile(text)?;
-            new_states += states_of(&pattern);
-            // The tree is dropped here, not after the batch: kept, each
-            // pattern's tree would leave holes between the stored parts.
-            let source = value.to_string().into_boxed_str();
-            drop(value);
-            compiled.push((Arc::<str>::from(name), source, Arc::new(pattern)));
-        }
+        // Compiled under the lock, as the stored form names fields by id;
+        // the paths first seen in a batch that fails are forgotten again.
+        let mut w = self.lock();
+        let known = (w.fields.len(), w.trie_dirty);
+        let compiled = match self.compile_batch(&mut w, rules) {
+            Ok(compiled) => compiled,
+            Err(e) => {
+                w.forget_fields(known);
+                return Err(e);
+            }
+        };
         if compiled.is_empty() {
             return Ok(());
-        }
-        let mut w = self.lock();
-        let total = w.states() + new_states;
-        if total > self.config.max_states {
-            return Err(LimitError {
-                limit_name: "max_states",
-                given: total,
-                limit: self.config.max_states,
-            }
-            .into());
         }
         let mut ids = Vec::with_capacity(compiled.len());
         for (name, source, pattern) in compiled {
             let id = w.next_id;
             w.next_id += 1;
+            w.mark_absent(&pattern);
             w.by_name.entry(name.clone()).or_default().push(id);
             w.patterns.insert(id, Stored { name, source, compiled: pattern });
             ids.push(id);
@@ -196,6 +191,37 @@ impl Machine {
         w.merge_tail();
         self.publish(&mut w);
         Ok(())
+    }
+
+    /// Checks and compiles a batch into the stored form, within `max_states`.
+    fn compile_batch<'p>(
+        &self,
+        w: &mut Writer,
+        rules: impl IntoIterator<Item = (&'p str, &'p str)>,
+    ) -> Result<Vec<NewPattern>, Error> {
+        let mut compiled = Vec::new();
+        let mut new_states = 0usize;
+        for (name, text) in rules {
+            let (value, pattern) = self.compile(text)?;
+            // Each pattern's tree and expansion are dropped before the next
+            // is read: kept for the batch, they would leave holes between
+            // the stored parts that the allocator keeps.
+            let source = value.to_string().into_boxed_str();
+            drop(value);
+            let pattern = Compiled::new(pattern, |path| w.field(path));
+            new_states += pattern.states();
+            compiled.push((Arc::<str>::from(name), source, pattern));
+        }
+        let total = w.states() + new_states;
+        if total > self.config.max_states {
+            return Err(LimitError {
+                limit_name: "max_states",
+                given: total,
+                limit: self.config.max_states,
+            }
+            .into());
+        }
+        Ok(compiled)
     }
 
     /// Deletes the rule's pattern equal to `pattern`, or all its patterns when
@@ -327,31 +353,13 @@ impl Machine {
         Stats {
             rules: w.by_name.len(),
             patterns: w.patterns.len(),
-            subpatterns: w.patterns.values().map(|p| p.compiled.subpatterns.len()).sum(),
+            subpatterns: w.patterns.values().map(|p| p.compiled.subpatterns().count()).sum(),
             fields: w.fields.len(),
             segments: w.segments.len(),
             states: w.states(),
             trie_nodes: w.trie.len(),
         }
     }
-}
-
-fn states_of(p: &Pattern) -> usize {
-    p.subpatterns
-        .iter()
-        .map(|s| {
-            s.fields.len()
-                + s.absent.len()
-                + s.fields
-                    .iter()
-                    .flat_map(|(_, preds)| preds)
-                    .map(|p| match p {
-                        pattern::Predicate::Wildcard(t) => t.len() + 1,
-                        _ => 0,
-                    })
-                    .sum::<usize>()
-        })
-        .sum()
 }
 
 impl Snapshot {
@@ -370,27 +378,38 @@ impl Writer {
         self.segments.iter().map(|s| s.segment.states).sum()
     }
 
-    fn build(&mut self, ids: &[PatternId]) -> Arc<Segment> {
+    fn build(&self, ids: &[PatternId]) -> Arc<Segment> {
         let list: Vec<_> = ids
             .iter()
             .map(|id| {
                 let p = &self.patterns[id];
-                (*id, p.name.clone(), p.compiled.clone())
+                (*id, &p.name, &p.compiled)
             })
             .collect();
-        for (_, _, p) in &list {
-            for sp in &p.subpatterns {
-                for path in &sp.absent {
-                    let f = self.field(path);
-                    if !self.fields[f as usize].1 {
-                        self.fields[f as usize].1 = true;
-                        self.trie_dirty = true;
-                    }
+        Arc::new(Segment::build(&list))
+    }
+
+    /// Notes the fields that `pattern` needs absent: the scanner must then
+    /// report their presence.
+    fn mark_absent(&mut self, pattern: &Compiled) {
+        for sp in pattern.subpatterns() {
+            for &f in sp.absent {
+                if !self.fields[f as usize].1 {
+                    self.fields[f as usize].1 = true;
+                    self.trie_dirty = true;
                 }
             }
         }
-        let segment = Segment::build(&list, &mut |path| self.field(path));
-        Arc::new(segment)
+    }
+
+    /// Forgets the fields added since `known` (an earlier field count and
+    /// trie state): their batch failed, so no pattern names them.
+    fn forget_fields(&mut self, known: (usize, bool)) {
+        let (count, dirty) = known;
+        for (path, _) in self.fields.drain(count..) {
+            self.field_ids.remove(&path);
+        }
+        self.trie_dirty = dirty;
     }
 
     fn field(&mut self, path: &str) -> FieldId {
