@@ -120,6 +120,12 @@ mod tests {
     use crate::pattern::{compile, PatternLimits};
 
     #[test]
+    fn predicates_stay_small() {
+        // Every stored predicate costs this much; the rare big ones are boxed.
+        assert!(std::mem::size_of::<Predicate>() <= 32);
+    }
+
+    #[test]
     fn same_parts_as_the_pattern() {
         let text = r#"{"a": ["x", "y"], "b": [{"exists": false}, {"prefix": "p"}],
                        "$or": [{"c": [1]}, {"d": [{"wildcard": "*z"}], "e": [{"exists": false}]}]}"#;
