@@ -71,9 +71,14 @@ pub struct Segment {
 impl Segment {
     /// Compiles `patterns`.
     pub fn build(patterns: &[(PatternId, &Arc<str>, &Compiled)]) -> Segment {
+        // Sized up front: no growth leaves freed buffers behind.
+        let (n_subs, n_slots) = patterns
+            .iter()
+            .flat_map(|p| p.2.subpatterns())
+            .fold((0, 0), |(subs, slots), sp| (subs + 1, slots + sp.len()));
         let mut conds = Conditions::default();
-        let mut slot_cond = Vec::new();
-        let mut subs = Vec::new();
+        let mut slot_cond = Vec::with_capacity(n_slots);
+        let mut subs = Vec::with_capacity(n_subs);
         let mut absent_only = Vec::new();
         let mut names = Vec::with_capacity(patterns.len());
         for (pi, &(id, name, pattern)) in patterns.iter().enumerate() {
