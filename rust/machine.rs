@@ -52,6 +52,39 @@ struct Stored {
     compiled: Compiled,
 }
 
+/// A rule's pattern ids, oldest first. Most rules have one pattern, kept
+/// inline rather than in a heap block of its own.
+#[derive(Debug, Clone)]
+enum Ids {
+    One(PatternId),
+    Many(Vec<PatternId>),
+}
+
+impl Ids {
+    fn push(&mut self, id: PatternId) {
+        match self {
+            Ids::One(first) => *self = Ids::Many(vec![*first, id]),
+            Ids::Many(ids) => ids.push(id),
+        }
+    }
+
+    fn as_slice(&self) -> &[PatternId] {
+        match self {
+            Ids::One(id) => std::slice::from_ref(id),
+            Ids::Many(ids) => ids,
+        }
+    }
+}
+
+impl From<Vec<PatternId>> for Ids {
+    fn from(ids: Vec<PatternId>) -> Ids {
+        match ids.as_slice() {
+            &[id] => Ids::One(id),
+            _ => Ids::Many(ids),
+        }
+    }
+}
+
 /// A checked pattern not stored yet: its rule name, source text and stored form.
 type NewPattern = (Arc<str>, Box<str>, Compiled);
 
@@ -64,7 +97,7 @@ struct SegmentEntry {
 struct Writer {
     next_id: PatternId,
     patterns: FxHashMap<PatternId, Stored>,
-    by_name: BTreeMap<Arc<str>, Vec<PatternId>>,
+    by_name: BTreeMap<Arc<str>, Ids>,
     segments: Vec<SegmentEntry>,
     field_ids: FxHashMap<String, FieldId>,
     /// Per field: its path and whether an `exists: false` names it.
@@ -183,7 +216,7 @@ impl Machine {
             let id = w.next_id;
             w.next_id += 1;
             w.mark_absent(&pattern);
-            w.by_name.entry(name.clone()).or_default().push(id);
+            w.by_name.entry(name.clone()).and_modify(|ids| ids.push(id)).or_insert(Ids::One(id));
             w.patterns.insert(id, Stored { name, source, compiled: pattern });
             ids.push(id);
         }
@@ -238,7 +271,7 @@ impl Machine {
     pub fn delete_rule(&self, name: &str, pattern: Option<&str>) -> Result<usize, PatternError> {
         let wanted = pattern.map(pattern::parse_json).transpose()?.map(|v| v.to_string());
         let mut w = self.lock();
-        let Some(ids) = w.by_name.get(name).cloned() else {
+        let Some(ids) = w.by_name.get(name).map(|ids| ids.as_slice().to_vec()) else {
             return Ok(0);
         };
         let remove: Vec<PatternId> = ids
@@ -253,7 +286,7 @@ impl Machine {
         if keep.is_empty() {
             w.by_name.remove(name);
         } else {
-            w.by_name.insert(name.into(), keep);
+            w.by_name.insert(name.into(), Ids::from(keep));
         }
         for id in &remove {
             w.patterns.remove(id);
@@ -352,7 +385,7 @@ impl Machine {
         w.by_name
             .iter()
             .flat_map(|(name, ids)| {
-                ids.iter().map(|id| (name.clone(), w.patterns[id].source.to_string()))
+                ids.as_slice().iter().map(|id| (name.clone(), w.patterns[id].source.to_string()))
             })
             .collect()
     }
