@@ -79,9 +79,11 @@ impl Anchors {
     /// conditions, `all` holds the entries' other conditions.
     pub fn build(conds: usize, mut entries: Vec<Entry>, all: &[Other]) -> Anchors {
         entries.sort_by_key(|e| (e.anchor, e.key(all)));
+        // A record does not repeat its group's key.
+        let n_words = entries.iter().map(|e| 3 + e.others.len().saturating_sub(1)).sum();
         let mut start = Vec::with_capacity(conds + 1);
         let mut groups = Vec::new();
-        let mut words = Vec::with_capacity(entries.iter().map(|e| 3 + e.others.len()).sum());
+        let mut words = Vec::with_capacity(n_words);
         let mut next = entries.iter().peekable();
         for c in 0..conds as u32 {
             start.push(groups.len() as u32);

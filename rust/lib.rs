@@ -31,6 +31,7 @@
 
 mod anchors;
 pub mod casefold;
+mod compiled;
 mod conditions;
 pub mod config;
 pub mod error;

@@ -11,6 +11,7 @@
 //! O(log n) segments at any time. Deleting a pattern recompiles the one
 //! segment that held it, from the compiled patterns (nothing is re-parsed).
 
+use crate::compiled::Compiled;
 use crate::config::Config;
 use crate::error::{Error, EventError, LimitError, PatternError};
 use crate::json::Json;
@@ -48,8 +49,44 @@ struct Stored {
     /// what `rules()` returns and `delete_rule` compares. Text, not a tree,
     /// because a tree costs a heap block per key and value.
     source: Box<str>,
-    compiled: Arc<Pattern>,
+    compiled: Compiled,
 }
+
+/// A rule's pattern ids, oldest first. Most rules have one pattern, kept
+/// inline rather than in a heap block of its own.
+#[derive(Debug, Clone)]
+enum Ids {
+    One(PatternId),
+    Many(Vec<PatternId>),
+}
+
+impl Ids {
+    fn push(&mut self, id: PatternId) {
+        match self {
+            Ids::One(first) => *self = Ids::Many(vec![*first, id]),
+            Ids::Many(ids) => ids.push(id),
+        }
+    }
+
+    fn as_slice(&self) -> &[PatternId] {
+        match self {
+            Ids::One(id) => std::slice::from_ref(id),
+            Ids::Many(ids) => ids,
+        }
+    }
+}
+
+impl From<Vec<PatternId>> for Ids {
+    fn from(ids: Vec<PatternId>) -> Ids {
+        match ids.as_slice() {
+            &[id] => Ids::One(id),
+            _ => Ids::Many(ids),
+        }
+    }
+}
+
+/// A checked pattern not stored yet: its rule name, source text and stored form.
+type NewPattern = (Arc<str>, Box<str>, Compiled);
 
 struct SegmentEntry {
     ids: Vec<PatternId>,
@@ -60,7 +97,7 @@ struct SegmentEntry {
 struct Writer {
     next_id: PatternId,
     patterns: FxHashMap<PatternId, Stored>,
-    by_name: BTreeMap<Arc<str>, Vec<PatternId>>,
+    by_name: BTreeMap<Arc<str>, Ids>,
     segments: Vec<SegmentEntry>,
     field_ids: FxHashMap<String, FieldId>,
     /// Per field: its path and whether an `exists: false` names it.
@@ -159,17 +196,64 @@ impl Machine {
         &self,
         rules: impl IntoIterator<Item = (&'p str, &'p str)>,
     ) -> Result<(), Error> {
-        let mut compiled = Vec::new();
-        let mut new_states = 0usize;
-        for (name, text) in rules {
-            let (value, pattern) = self.compile(text)?;
-            new_states += states_of(&pattern);
-            compiled.push((Arc::<str>::from(name), value, Arc::new(pattern)));
-        }
+        // Compiled under the lock, as the stored form names fields by id;
+        // the paths first seen in a batch that fails are forgotten again.
+        let mut w = self.lock();
+        let known = (w.fields.len(), w.trie_dirty);
+        let mut compiled = match self.compile_batch(&mut w, rules) {
+            Ok(compiled) => compiled,
+            Err(e) => {
+                w.forget_fields(known);
+                return Err(e);
+            }
+        };
         if compiled.is_empty() {
             return Ok(());
         }
-        let mut w = self.lock();
+        let mut ids = Vec::with_capacity(compiled.len());
+        w.patterns.reserve(compiled.len());
+        for (name, source, pattern) in compiled.drain(..) {
+            let id = w.next_id;
+            w.next_id += 1;
+            w.mark_absent(&pattern);
+            w.by_name.entry(name.clone()).and_modify(|ids| ids.push(id)).or_insert(Ids::One(id));
+            w.patterns.insert(id, Stored { name, source, compiled: pattern });
+            ids.push(id);
+        }
+        let segment = w.build(&ids);
+        // The batch's buffer goes only now. glibc serves a request above its
+        // mmap threshold from fresh pages, and freeing such a block raises
+        // the threshold to its size: freed before the build, this one block
+        // would send the build's transient buffers into the heap, between
+        // the segment's tables, where they stay resident once freed
+        // (100k exact rules: 115 bytes per rule).
+        drop(compiled);
+        w.segments.push(SegmentEntry { ids, segment });
+        w.merge_tail();
+        self.publish(&mut w);
+        Ok(())
+    }
+
+    /// Checks and compiles a batch into the stored form, within `max_states`.
+    fn compile_batch<'p>(
+        &self,
+        w: &mut Writer,
+        rules: impl IntoIterator<Item = (&'p str, &'p str)>,
+    ) -> Result<Vec<NewPattern>, Error> {
+        let rules = rules.into_iter();
+        let mut compiled = Vec::with_capacity(rules.size_hint().0);
+        let mut new_states = 0usize;
+        for (name, text) in rules {
+            let (value, pattern) = self.compile(text)?;
+            // Each pattern's tree and expansion are dropped before the next
+            // is read: kept for the batch, they would leave holes between
+            // the stored parts that the allocator keeps.
+            let source = value.to_string().into_boxed_str();
+            drop(value);
+            let pattern = Compiled::new(pattern, |path| w.field(path));
+            new_states += pattern.states();
+            compiled.push((Arc::<str>::from(name), source, pattern));
+        }
         let total = w.states() + new_states;
         if total > self.config.max_states {
             return Err(LimitError {
@@ -179,20 +263,7 @@ impl Machine {
             }
             .into());
         }
-        let mut ids = Vec::with_capacity(compiled.len());
-        for (name, source, pattern) in compiled {
-            let id = w.next_id;
-            w.next_id += 1;
-            w.by_name.entry(name.clone()).or_default().push(id);
-            let source = source.to_string().into_boxed_str();
-            w.patterns.insert(id, Stored { name, source, compiled: pattern });
-            ids.push(id);
-        }
-        let segment = w.build(&ids);
-        w.segments.push(SegmentEntry { ids, segment });
-        w.merge_tail();
-        self.publish(&mut w);
-        Ok(())
+        Ok(compiled)
     }
 
     /// Deletes the rule's pattern equal to `pattern`, or all its patterns when
@@ -200,7 +271,7 @@ impl Machine {
     pub fn delete_rule(&self, name: &str, pattern: Option<&str>) -> Result<usize, PatternError> {
         let wanted = pattern.map(pattern::parse_json).transpose()?.map(|v| v.to_string());
         let mut w = self.lock();
-        let Some(ids) = w.by_name.get(name).cloned() else {
+        let Some(ids) = w.by_name.get(name).map(|ids| ids.as_slice().to_vec()) else {
             return Ok(0);
         };
         let remove: Vec<PatternId> = ids
@@ -215,7 +286,7 @@ impl Machine {
         if keep.is_empty() {
             w.by_name.remove(name);
         } else {
-            w.by_name.insert(name.into(), keep);
+            w.by_name.insert(name.into(), Ids::from(keep));
         }
         for id in &remove {
             w.patterns.remove(id);
@@ -314,7 +385,7 @@ impl Machine {
         w.by_name
             .iter()
             .flat_map(|(name, ids)| {
-                ids.iter().map(|id| (name.clone(), w.patterns[id].source.to_string()))
+                ids.as_slice().iter().map(|id| (name.clone(), w.patterns[id].source.to_string()))
             })
             .collect()
     }
@@ -324,31 +395,13 @@ impl Machine {
         Stats {
             rules: w.by_name.len(),
             patterns: w.patterns.len(),
-            subpatterns: w.patterns.values().map(|p| p.compiled.subpatterns.len()).sum(),
+            subpatterns: w.patterns.values().map(|p| p.compiled.subpatterns().count()).sum(),
             fields: w.fields.len(),
             segments: w.segments.len(),
             states: w.states(),
             trie_nodes: w.trie.len(),
         }
     }
-}
-
-fn states_of(p: &Pattern) -> usize {
-    p.subpatterns
-        .iter()
-        .map(|s| {
-            s.fields.len()
-                + s.absent.len()
-                + s.fields
-                    .iter()
-                    .flat_map(|(_, preds)| preds)
-                    .map(|p| match p {
-                        pattern::Predicate::Wildcard(t) => t.len() + 1,
-                        _ => 0,
-                    })
-                    .sum::<usize>()
-        })
-        .sum()
 }
 
 impl Snapshot {
@@ -367,27 +420,38 @@ impl Writer {
         self.segments.iter().map(|s| s.segment.states).sum()
     }
 
-    fn build(&mut self, ids: &[PatternId]) -> Arc<Segment> {
+    fn build(&self, ids: &[PatternId]) -> Arc<Segment> {
         let list: Vec<_> = ids
             .iter()
             .map(|id| {
                 let p = &self.patterns[id];
-                (*id, p.name.clone(), p.compiled.clone())
+                (*id, &p.name, &p.compiled)
             })
             .collect();
-        for (_, _, p) in &list {
-            for sp in &p.subpatterns {
-                for path in &sp.absent {
-                    let f = self.field(path);
-                    if !self.fields[f as usize].1 {
-                        self.fields[f as usize].1 = true;
-                        self.trie_dirty = true;
-                    }
+        Arc::new(Segment::build(&list))
+    }
+
+    /// Notes the fields that `pattern` needs absent: the scanner must then
+    /// report their presence.
+    fn mark_absent(&mut self, pattern: &Compiled) {
+        for sp in pattern.subpatterns() {
+            for &f in sp.absent {
+                if !self.fields[f as usize].1 {
+                    self.fields[f as usize].1 = true;
+                    self.trie_dirty = true;
                 }
             }
         }
-        let segment = Segment::build(&list, &mut |path| self.field(path));
-        Arc::new(segment)
+    }
+
+    /// Forgets the fields added since `known` (an earlier field count and
+    /// trie state): their batch failed, so no pattern names them.
+    fn forget_fields(&mut self, known: (usize, bool)) {
+        let (count, dirty) = known;
+        for (path, _) in self.fields.drain(count..) {
+            self.field_ids.remove(&path);
+        }
+        self.trie_dirty = dirty;
     }
 
     fn field(&mut self, path: &str) -> FieldId {

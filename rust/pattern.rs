@@ -21,7 +21,8 @@ pub enum Predicate {
     /// The string equals this text.
     Exact(Box<str>),
     /// The string is an IP address equal to this one (from a literal that is an address).
-    IpEquals(IpKey),
+    /// Boxed, as are `Cidr`'s bounds: their `u128`s would make every predicate 64 bytes.
+    IpEquals(Box<IpKey>),
     /// The number has this float64 value.
     NumEquals(f64),
     /// The number is written exactly like this (integer literals beyond 2^53).
@@ -42,7 +43,7 @@ pub enum Predicate {
         low: Option<(f64, bool)>,
         high: Option<(f64, bool)>,
     },
-    Cidr(IpRange),
+    Cidr(Box<IpRange>),
     /// Any leaf value at all.
     Exists,
     /// Any leaf value that none of these predicates matches.
@@ -254,7 +255,7 @@ impl Parser {
                 Json::String(s) => {
                     alts.push(Alt::Pred(Predicate::Exact(s.as_str().into())));
                     if let Some(key) = ip::parse(s) {
-                        alts.push(Alt::Pred(Predicate::IpEquals(key)));
+                        alts.push(Alt::Pred(Predicate::IpEquals(Box::new(key))));
                     }
                 }
                 Json::Number(n) => alts.push(Alt::Pred(match number::literal(n)? {
@@ -272,7 +273,7 @@ impl Parser {
                     // `exactly` is the explicit spelling of a literal, IP addresses included.
                     if let (Some((name, _)), Alt::Pred(Predicate::Exact(s))) = (op.first(), &alt) {
                         if let Some(key) = ip::parse(s).filter(|_| name == "exactly") {
-                            alts.push(Alt::Pred(Predicate::IpEquals(key)));
+                            alts.push(Alt::Pred(Predicate::IpEquals(Box::new(key))));
                         }
                     }
                     alts.push(alt);
@@ -317,7 +318,7 @@ impl Parser {
                 _ => return err("exists match pattern must be either true or false."),
             },
             "cidr" => match value {
-                Json::String(s) => Predicate::Cidr(ip::parse_cidr(s)?),
+                Json::String(s) => Predicate::Cidr(Box::new(ip::parse_cidr(s)?)),
                 _ => return err("prefix match pattern must be a string"),
             },
             "anything-but" => Predicate::AnythingBut(anything_but(value)?),

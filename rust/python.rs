@@ -222,20 +222,41 @@ fn text_of(obj: &Bound<'_, PyAny>) -> PyResult<Text> {
     )))
 }
 
+/// Pattern text: a Python `str`'s own UTF-8 where it has one (a batch of
+/// rules is not copied again before it is compiled), else a copy or JSON
+/// written here.
+enum PatternText {
+    Str(PyBackedStr),
+    Owned(String),
+}
+
+impl std::ops::Deref for PatternText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            PatternText::Str(s) => s,
+            PatternText::Owned(s) => s,
+        }
+    }
+}
+
 /// Pattern text: `str`, `bytes` or any JSON-like value (dicts mostly).
-fn pattern_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+fn pattern_text(obj: &Bound<'_, PyAny>) -> PyResult<PatternText> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_str()?.to_owned());
+        return Ok(PatternText::Str(s.extract()?));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return String::from_utf8(b.as_bytes().to_vec()).map_err(|_| {
+        return String::from_utf8(b.as_bytes().to_vec()).map(PatternText::Owned).map_err(|_| {
             Error::Pattern(crate::PatternError::new("pattern is not valid UTF-8")).into()
         });
     }
     let mut out = Vec::new();
     write_json(obj, &mut out, 0)?;
     // Written from Python strings: valid UTF-8.
-    String::from_utf8(out).map_err(|_| PyValueError::new_err("pattern is not valid UTF-8"))
+    String::from_utf8(out)
+        .map(PatternText::Owned)
+        .map_err(|_| PyValueError::new_err("pattern is not valid UTF-8"))
 }
 
 /// Many patterns compiled into one automaton; thread-safe, readers never block.
@@ -286,13 +307,16 @@ impl PyMachine {
         } else {
             rules.clone()
         };
-        let mut pairs: Vec<(String, String)> = Vec::new();
+        // Names and `str` patterns are borrowed from Python, not copied:
+        // copies of a whole batch, freed after it is compiled, would leave
+        // a gap below the stored rules that the allocator keeps.
+        let mut pairs: Vec<(PyBackedStr, PatternText)> = Vec::new();
         for item in items.try_iter()? {
             let item = item?;
-            let (name, pattern): (String, Bound<'_, PyAny>) = item.extract()?;
+            let (name, pattern): (PyBackedStr, Bound<'_, PyAny>) = item.extract()?;
             pairs.push((name, pattern_text(&pattern)?));
         }
-        self.inner.add_rules(pairs.iter().map(|(n, p)| (n.as_str(), p.as_str())))?;
+        self.inner.add_rules(pairs.iter().map(|(n, p)| (&**n, &**p)))?;
         Ok(())
     }
 
@@ -527,7 +551,7 @@ fn event_error(py: Python<'_>, e: crate::EventError, index: usize) -> PyResult<P
 #[pyfunction]
 fn _machine_from_state(
     config: &Bound<'_, PyDict>,
-    rules: Vec<(String, String)>,
+    rules: Vec<(PyBackedStr, PyBackedStr)>,
 ) -> PyResult<PyMachine> {
     let mut c = Config::default();
     for (name, value) in c.fields_mut() {
@@ -536,7 +560,7 @@ fn _machine_from_state(
         }
     }
     let machine = Machine::new(c);
-    machine.add_rules(rules.iter().map(|(n, p)| (n.as_str(), p.as_str())))?;
+    machine.add_rules(rules.iter().map(|(n, p)| (&**n, &**p)))?;
     Ok(PyMachine { inner: Arc::new(machine) })
 }
 

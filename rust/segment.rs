@@ -14,10 +14,10 @@
 //! segment's matcher for each leaf the scanner reports.
 
 use crate::anchors::{Anchors, Entry, Other};
+use crate::compiled::Compiled;
 use crate::conditions::{self, Conditions};
 use crate::lazy::LazyMatcher;
 use crate::paths::FieldId;
-use crate::pattern::Pattern;
 use crate::values::{FieldBuilder, FieldMatcher};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
@@ -69,33 +69,33 @@ pub struct Segment {
 }
 
 impl Segment {
-    /// Compiles `patterns`; `field_of` maps a path to its field id.
-    pub fn build(
-        patterns: &[(PatternId, Arc<str>, Arc<Pattern>)],
-        field_of: &mut impl FnMut(&str) -> FieldId,
-    ) -> Segment {
+    /// Compiles `patterns`.
+    pub fn build(patterns: &[(PatternId, &Arc<str>, &Compiled)]) -> Segment {
+        // Sized up front: no growth leaves freed buffers behind.
+        let (n_subs, n_slots) = patterns
+            .iter()
+            .flat_map(|p| p.2.subpatterns())
+            .fold((0, 0), |(subs, slots), sp| (subs + 1, slots + sp.len()));
         let mut conds = Conditions::default();
-        let mut slot_cond = Vec::new();
-        let mut subs = Vec::new();
+        let mut slot_cond = Vec::with_capacity(n_slots);
+        let mut subs = Vec::with_capacity(n_subs);
         let mut absent_only = Vec::new();
         let mut names = Vec::with_capacity(patterns.len());
-        for (pi, (id, name, pattern)) in patterns.iter().enumerate() {
-            names.push((*id, name.clone()));
-            for sp in &pattern.subpatterns {
+        for (pi, &(id, name, pattern)) in patterns.iter().enumerate() {
+            names.push((id, name.clone()));
+            for sp in pattern.subpatterns() {
                 let sub = subs.len() as u32;
                 let first_slot = slot_cond.len() as u32;
-                for (path, preds) in &sp.fields {
-                    let field = field_of(path);
+                for (field, preds) in sp.fields() {
                     slot_cond.push(conds.intern(field, preds).0);
                 }
-                let absent: Box<[FieldId]> = sp.absent.iter().map(|p| field_of(p)).collect();
-                if sp.fields.is_empty() {
+                if sp.is_empty() {
                     absent_only.push(sub);
                 }
                 subs.push(SubInfo {
                     first_slot,
-                    slots: sp.fields.len() as u32,
-                    absent,
+                    slots: sp.len() as u32,
+                    absent: sp.absent.into(),
                     pattern: pi as u32,
                 });
             }

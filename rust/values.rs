@@ -163,7 +163,7 @@ impl FieldBuilder {
             Predicate::Exact(s) => m.exact.entry(s.as_bytes().into()).or_default().push(t),
             Predicate::IpEquals(k) => {
                 m.uses_ip = true;
-                m.ip_eq.entry(*k).or_default().push(t)
+                m.ip_eq.entry(**k).or_default().push(t)
             }
             Predicate::NumEquals(v) => {
                 m.uses_float = true;

@@ -88,6 +88,14 @@ fn batch_is_atomic() {
     let err = m.add_rules([("ok", r#"{"a": ["1"]}"#), ("bad", r#"{"a": "1"}"#)]).unwrap_err();
     assert!(matches!(err, Error::Pattern(_)));
     assert_eq!(m.stats().rules, 0);
+    // The paths of a failed batch are not kept either (nor after a later
+    // batch: the one path of that batch is counted once).
+    assert_eq!(m.stats().fields, 0);
+    m.add_rule("x", r#"{"b": ["1"]}"#).unwrap();
+    let err = m.add_rules([("y", r#"{"c": ["1"]}"#), ("bad", r#"{"d": "1"}"#)]).unwrap_err();
+    assert!(matches!(err, Error::Pattern(_)));
+    assert_eq!(m.stats().fields, 1);
+    assert_eq!(names(&m, r#"{"b": "1", "c": "1"}"#), vec!["x".to_string()]);
 }
 
 #[test]
@@ -96,6 +104,9 @@ fn state_limit() {
     m.add_rule("a", r#"{"a": ["1"], "b": ["2"]}"#).unwrap();
     let err = m.add_rule("b", r#"{"a": ["1"], "b": ["2"]}"#).unwrap_err();
     assert!(matches!(err, Error::Limit(l) if l.limit_name == "max_states" && l.given == 4));
+    let err = m.add_rule("c", r#"{"c": ["1"], "d": ["2"]}"#).unwrap_err();
+    assert!(matches!(err, Error::Limit(_)));
+    assert_eq!(m.stats().fields, 2);
 }
 
 #[test]
