@@ -323,3 +323,20 @@ def test_the_sweeper_dead_letters_what_jetstream_stopped_redelivering(
         wait_for(lambda: bus.pending() == 0)  # the delivery is gone from its stream
     finally:
         bus.close()
+
+
+def test_a_message_that_is_not_an_event_is_kept_aside_and_routing_goes_on(bus: NatsBus) -> None:
+    """Something other than our envelopes in the ingest stream (another
+    client's publish) does not block the events around it, nor is it lost."""
+    sink = Sink()
+    bus.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
+    bus.put_targets(Rule="r", Targets=[{"Id": "f", "Arn": bus.register_function("s", sink)}])
+    bus.put_events(Entries=[ORDER])
+    bus.nats.run(bus.nats.js.publish("fb.ingest.default", b"{not json"))
+    bus.put_events(Entries=[ORDER])
+    bus.start()
+    wait_for(lambda: len(sink.got) == 2)
+    wait_for(lambda: len(bus.undeliverable()) == 1)
+    (kept,) = bus.undeliverable()
+    assert kept["body"] == "{not json" and kept["reason"].startswith("not routable: ")
+    wait_for(lambda: bus.pending() == 0)

@@ -196,7 +196,16 @@ class NatsBus(EventBridge):
         batches: list[tuple[Sequence[NewDelivery], Any, float, int | None]] = []
         with self._lock:
             for event in taken:
-                deliveries, archived = self._route(event.bus, loads(event.body), event.accepted)
+                try:
+                    envelope = loads(event.body)
+                    deliveries, archived = self._route(event.bus, envelope, event.accepted)
+                except Exception as e:  # not an envelope of ours: kept aside, not retried
+                    log.error("fastbridge: an ingested message could not be routed (%s: %s); "
+                              "kept as undeliverable", type(e).__name__, e)  # fmt: skip
+                    self.nats.dead_letter(event.id, None, event.body.decode(errors="replace"),
+                                          {}, self._now(), f"not routable: {type(e).__name__}: "
+                                          f"{e}")  # fmt: skip
+                    continue
                 batches.append((deliveries, archived, event.accepted, event.id))
         self.nats.accept_each(batches)
         return len(taken)
