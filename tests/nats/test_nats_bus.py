@@ -340,3 +340,20 @@ def test_a_message_that_is_not_an_event_is_kept_aside_and_routing_goes_on(bus: N
     (kept,) = bus.undeliverable()
     assert kept["body"] == "{not json" and kept["reason"].startswith("not routable: ")
     wait_for(lambda: bus.pending() == 0)
+
+
+def test_a_message_that_is_not_a_delivery_is_kept_aside_and_delivering_goes_on(
+    bus: NatsBus,
+) -> None:
+    sink = Sink()
+    bus.put_rule(Name="r", EventPattern='{"source": ["shop"]}')
+    targets = [{"Id": "f", "Arn": bus.arns.log_group("out")},
+               {"Id": "g", "Arn": bus.register_function("s", sink)}]  # fmt: skip
+    bus.put_targets(Rule="r", Targets=targets)
+    bus.nats.run(bus.nats.js.publish("fb.deliver.default.any.log.out", b'{"event_id": 1}'))
+    bus.put_events(Entries=[ORDER])
+    bus.start()
+    wait_for(lambda: len(sink.got) == 1 and len(bus.undeliverable()) == 1)
+    (kept,) = bus.undeliverable()
+    assert kept["body"] == '{"event_id": 1}' and kept["reason"].startswith("not a delivery: ")
+    wait_for(lambda: bus.pending() == 0)

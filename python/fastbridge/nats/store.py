@@ -614,12 +614,21 @@ class JetStreamStore:
                                     threading.get_ident()))  # fmt: skip
         out = []
         for msg in msgs:
-            d = loads(msg.data)
-            out.append(Delivery(self._hold(_Held(msg)), d["event_id"], d["bus"], d["rule"],
-                                d["target"], d["event"].encode(),
-                                None if d["payload"] is None else d["payload"].encode(),
-                                d["accepted"], msg.metadata.num_delivered - 1))  # fmt: skip
+            key = self._hold(_Held(msg))
+            try:
+                out.append(self._delivery(key, msg.data, msg.metadata.num_delivered - 1))
+            except Exception as e:  # not a delivery of ours: kept aside, not retried
+                self.dead_letter(key, None, msg.data.decode(errors="replace"), {}, now,
+                                 f"not a delivery: {type(e).__name__}: {e}")  # fmt: skip
         return out
+
+    @staticmethod
+    def _delivery(key: int, data: bytes, attempts: int) -> Delivery:
+        d = loads(data)
+        return Delivery(key, d["event_id"], d["bus"], d["rule"], d["target"],
+                        d["event"].encode(),
+                        None if d["payload"] is None else d["payload"].encode(),
+                        d["accepted"], attempts)  # fmt: skip
 
     def next_due(self) -> float | None:
         """Always "now": :meth:`claim` itself waits for the next delivery."""
@@ -661,13 +670,16 @@ class JetStreamStore:
             if queue is not None:
                 await self._send(queue, body, attributes, now, self._then(delivery_id, "dead"))
             else:
-                record = compact({"body": body, "attributes": attributes})
-                await self._publish(f"{self.p}.undeliverable", record,
-                                    {"FB-Reason": reason or "no dead-letter queue",
-                                     "FB-At": repr(now)})  # fmt: skip
+                await self._keep(body, attributes, now, reason or "no dead-letter queue")
             await self._finish(delivery_id, "term")
 
         self.run(dead_letter())
+
+    async def _keep(self, body: str, attributes: dict[str, str], now: float,
+                    reason: str) -> None:  # fmt: skip
+        record = compact({"body": body, "attributes": attributes})
+        await self._publish(f"{self.p}.undeliverable", record,
+                            {"FB-Reason": reason, "FB-At": repr(now)})  # fmt: skip
 
     def undeliverable(self) -> list[dict[str, Any]]:
         msgs = self.run(self._read("UNDELIVERABLE", f"{self.p}.undeliverable"))
@@ -691,11 +703,13 @@ class JetStreamStore:
                 except nats.js.errors.NotFoundError:
                     await advisory.ack()  # acked or dead-lettered after all
                     continue
-                d = loads(stored.data or b"{}")
-                out.append(Delivery(self._hold(_Held(None, seq, advisory)), d["event_id"],
-                                    d["bus"], d["rule"], d["target"], d["event"].encode(),
-                                    None if d["payload"] is None else d["payload"].encode(),
-                                    d["accepted"], self.max_deliver - 1))  # fmt: skip
+                key = self._hold(_Held(None, seq, advisory))
+                try:
+                    out.append(self._delivery(key, stored.data or b"", self.max_deliver - 1))
+                except Exception as e:  # not a delivery of ours
+                    await self._keep((stored.data or b"").decode(errors="replace"), {},
+                                     self.now(), f"not a delivery: {type(e).__name__}: {e}")
+                    await self._finish(key, "term")
             return out
 
         return self.run(swept())
