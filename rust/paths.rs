@@ -89,12 +89,27 @@ impl PathTrie {
     #[inline]
     pub fn child(&self, node: u32, key: &[u8]) -> Option<u32> {
         let n = &self.nodes[node as usize];
-        if let Some(c) = n.get(key) {
-            return Some(c);
-        }
-        // Keys are short: a plain loop beats setting up memchr.
-        if !key.iter().any(|&b| b == b'.') {
-            return None;
+        if n.children.len() <= FEW_CHILDREN && n.few.len() == n.children.len() {
+            if let Some(&(_, c)) = n.few.iter().find(|(k, _)| k.len() == key.len() && **k == *key) {
+                return Some(c);
+            }
+            // Names hold no dots, so a dotted key can only lead somewhere
+            // when it begins with a child's name and a dot.
+            if !n
+                .few
+                .iter()
+                .any(|(k, _)| key.len() > k.len() && key[k.len()] == b'.' && key.starts_with(k))
+            {
+                return None;
+            }
+        } else {
+            if let Some(&c) = n.children.get(key) {
+                return Some(c);
+            }
+            // Keys are short: a plain loop beats setting up memchr.
+            if !key.iter().any(|&b| b == b'.') {
+                return None;
+            }
         }
         let mut node = node;
         for segment in key.split(|&b| b == b'.') {
