@@ -7,7 +7,7 @@
 //! cidr) goes through a [`FieldMatcher`] of its own, so every answer is the
 //! shared matchers' answer.
 
-use crate::casefold::fold;
+use crate::casefold::with_folded;
 use crate::number::{event_value, order_key};
 use crate::pattern::Predicate;
 use crate::scanner::Leaf;
@@ -125,9 +125,9 @@ fn holds(p: &Predicate, leaf: Leaf<'_>, number: &mut Option<Option<f64>>) -> boo
         (Predicate::Exact(t), Leaf::Str(s)) => s == &**t,
         (Predicate::Prefix(t), Leaf::Str(s)) => s.starts_with(&**t),
         (Predicate::Suffix(t), Leaf::Str(s)) => s.ends_with(&**t),
-        (Predicate::PrefixFold(t), Leaf::Str(s)) => fold(s).starts_with(&**t),
-        (Predicate::SuffixFold(t), Leaf::Str(s)) => fold(s).ends_with(&**t),
-        (Predicate::EqualsFold(t), Leaf::Str(s)) => fold(s) == **t,
+        (Predicate::PrefixFold(t), Leaf::Str(s)) => with_folded(s, |f| f.starts_with(t.as_bytes())),
+        (Predicate::SuffixFold(t), Leaf::Str(s)) => with_folded(s, |f| f.ends_with(t.as_bytes())),
+        (Predicate::EqualsFold(t), Leaf::Str(s)) => with_folded(s, |f| f == t.as_bytes()),
         (Predicate::Wildcard(tokens), Leaf::Str(s)) => wildcard::glob(tokens, s.as_bytes()),
         _ => false,
     }

@@ -4,7 +4,7 @@
 //! sub-pattern) whose predicate holds, or an `anything-but` entry whose
 //! exclusion holds (that entry then does not fire).
 
-use crate::casefold::fold;
+use crate::casefold::with_folded;
 use crate::ip::{self, IpKey};
 use crate::number::{self, eq_key, order_key};
 use crate::pattern::Predicate;
@@ -302,13 +302,13 @@ impl FieldMatcher {
                 self.prefix.find_prefixes(bytes.iter().copied(), &mut fire);
                 self.suffix.find_prefixes(bytes.iter().rev().copied(), &mut fire);
                 if self.uses_fold {
-                    let folded = fold(s);
-                    let fb = folded.as_bytes();
-                    if let Some(ts) = self.fold_eq.get(fb) {
-                        ts.iter().for_each(|&t| fire(t));
-                    }
-                    self.fold_prefix.find_prefixes(fb.iter().copied(), &mut fire);
-                    self.fold_suffix.find_prefixes(fb.iter().rev().copied(), &mut fire);
+                    with_folded(s, |fb| {
+                        if let Some(ts) = self.fold_eq.get(fb) {
+                            ts.iter().for_each(|&t| fire(t));
+                        }
+                        self.fold_prefix.find_prefixes(fb.iter().copied(), &mut fire);
+                        self.fold_suffix.find_prefixes(fb.iter().rev().copied(), &mut fire);
+                    });
                 }
                 if !self.wildcards.is_empty() {
                     self.wildcards.find(bytes, |i| fire(self.wildcard_targets[i]));
