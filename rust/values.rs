@@ -299,15 +299,23 @@ impl FieldMatcher {
                         ts.iter().for_each(|&t| fire(t));
                     }
                 }
-                self.prefix.find_prefixes(bytes.iter().copied(), &mut fire);
-                self.suffix.find_prefixes(bytes.iter().rev().copied(), &mut fire);
+                if !self.prefix.is_empty() {
+                    self.prefix.find_prefixes(bytes.iter().copied(), &mut fire);
+                }
+                if !self.suffix.is_empty() {
+                    self.suffix.find_prefixes(bytes.iter().rev().copied(), &mut fire);
+                }
                 if self.uses_fold {
                     with_folded(s, |fb| {
                         if let Some(ts) = self.fold_eq.get(fb) {
                             ts.iter().for_each(|&t| fire(t));
                         }
-                        self.fold_prefix.find_prefixes(fb.iter().copied(), &mut fire);
-                        self.fold_suffix.find_prefixes(fb.iter().rev().copied(), &mut fire);
+                        if !self.fold_prefix.is_empty() {
+                            self.fold_prefix.find_prefixes(fb.iter().copied(), &mut fire);
+                        }
+                        if !self.fold_suffix.is_empty() {
+                            self.fold_suffix.find_prefixes(fb.iter().rev().copied(), &mut fire);
+                        }
                     });
                 }
                 if !self.wildcards.is_empty() {
