@@ -534,21 +534,49 @@ impl<'a, 't> Scanner<'a, 't> {
                 let base = self.depth;
                 self.skip_nested(base)
             }
-            Some(b'"') => self.string().map(|_| ()),
+            Some(b'"') => self.skip_string(),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
             Some(b'n') => self.literal(b"null"),
-            Some(b'-' | b'0'..=b'9') => match crate::json::number_skip(&self.bytes[self.pos..]) {
-                Ok(n) => {
-                    self.pos += n;
-                    Ok(())
-                }
-                Err(at) => {
-                    self.pos += at;
-                    Err(self.syntax("invalid number"))
-                }
-            },
+            Some(b'-' | b'0'..=b'9') => self.skip_number(),
             _ => Err(self.syntax("expected a JSON value")),
+        }
+    }
+
+    /// Skips a string (the cursor is on its opening quote), checked as
+    /// `string` checks it. A string that ends within the next eight bytes,
+    /// with nothing to stop at before its quote (the keys of a coordinate,
+    /// short values), is passed over in place.
+    #[inline]
+    fn skip_string(&mut self) -> Res<()> {
+        if let Some(chunk) = self.bytes.get(self.pos + 1..self.pos + 9) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let stop = string_stop_mask(u64::from_le_bytes(w));
+            if stop != 0 {
+                let k = (stop.trailing_zeros() / 8) as usize;
+                if w[k] == b'"' {
+                    self.pos += k + 2;
+                    return Ok(());
+                }
+            }
+        }
+        self.string().map(|_| ())
+    }
+
+    /// Skips a number (the cursor is on its first byte), checking its
+    /// syntax but not reading its value.
+    #[inline]
+    fn skip_number(&mut self) -> Res<()> {
+        match crate::json::number_skip(&self.bytes[self.pos..]) {
+            Ok(n) => {
+                self.pos += n;
+                Ok(())
+            }
+            Err(at) => {
+                self.pos += at;
+                Err(self.syntax("invalid number"))
+            }
         }
     }
 
@@ -595,7 +623,7 @@ impl<'a, 't> Scanner<'a, 't> {
                 if self.peek() != Some(b'"') {
                     return Err(self.syntax("expected a member name"));
                 }
-                self.string()?;
+                self.skip_string()?;
                 self.ws();
                 self.expect(b':', "expected ':' after a member name")?;
                 self.ws();
@@ -615,6 +643,8 @@ impl<'a, 't> Scanner<'a, 't> {
                         at_start = true;
                     }
                 }
+                Some(b'-' | b'0'..=b'9') => self.skip_number()?,
+                Some(b'"') => self.skip_string()?,
                 _ => self.skip_value()?,
             }
         }
