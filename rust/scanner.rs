@@ -442,7 +442,28 @@ impl<'a, 't> Scanner<'a, 't> {
 
     /// A string; the cursor is on the opening quote. Returns the raw content
     /// bounds and whether it had escapes (then `self.buf` holds the unescaped text).
+    #[inline]
     fn string(&mut self) -> Res<(usize, usize, bool)> {
+        // A string that ends within the next eight bytes with nothing to
+        // stop at before its quote: bounds at once, without the loops below.
+        if let Some(chunk) = self.bytes.get(self.pos + 1..self.pos + 9) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let stop = string_stop_mask(u64::from_le_bytes(w));
+            if stop != 0 {
+                let k = (stop.trailing_zeros() / 8) as usize;
+                if w[k] == b'"' {
+                    let start = self.pos + 1;
+                    self.pos = start + k + 1;
+                    return Ok((start, start + k, false));
+                }
+            }
+        }
+        self.string_slow()
+    }
+
+    /// `string` past its short fast path.
+    fn string_slow(&mut self) -> Res<(usize, usize, bool)> {
         self.pos += 1;
         let start = self.pos;
         let rest = &self.bytes[self.pos..];
@@ -543,24 +564,9 @@ impl<'a, 't> Scanner<'a, 't> {
         }
     }
 
-    /// Skips a string (the cursor is on its opening quote), checked as
-    /// `string` checks it. A string that ends within the next eight bytes,
-    /// with nothing to stop at before its quote (the keys of a coordinate,
-    /// short values), is passed over in place.
+    /// Skips a string (the cursor is on its opening quote).
     #[inline]
     fn skip_string(&mut self) -> Res<()> {
-        if let Some(chunk) = self.bytes.get(self.pos + 1..self.pos + 9) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
-            let stop = string_stop_mask(u64::from_le_bytes(w));
-            if stop != 0 {
-                let k = (stop.trailing_zeros() / 8) as usize;
-                if w[k] == b'"' {
-                    self.pos += k + 2;
-                    return Ok(());
-                }
-            }
-        }
         self.string().map(|_| ())
     }
 
