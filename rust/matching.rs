@@ -88,6 +88,8 @@ pub struct Scratch {
     arena: String,
     contexts: Contexts,
     value: ValueScratch,
+    /// The scanner's buffers, kept between events.
+    scan: scanner::ScanBuffers,
 }
 
 /// A leaf kept for lazy conditions: its field, kind, text span in the
@@ -267,14 +269,18 @@ impl Snapshot {
         sc: &mut Scratch,
     ) -> Result<Vec<Arc<str>>, EventError> {
         sc.reset(self.total_conds);
-        scanner::scan(
+        let mut buffers = std::mem::take(&mut sc.scan);
+        let scanned = scanner::scan(
             event,
             &self.trie,
             &self.num_gates,
             self.config.max_depth,
             self.config.max_event_bytes,
+            &mut buffers,
             &mut Run { snap: self, sc },
-        )?;
+        );
+        sc.scan = buffers;
+        scanned?;
         let mut names: Vec<Arc<str>> = Vec::new();
         // `(segment, sub-pattern)` of candidates that need the consistency search.
         let mut checks: Vec<(usize, usize)> = Vec::new();

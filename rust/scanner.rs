@@ -56,6 +56,8 @@ pub struct Scanner<'a, 't> {
     version: u32,
     /// Unescaped text of the current string, when it had escapes.
     buf: String,
+    /// The skipper's stack of closing brackets.
+    skip: Vec<u8>,
 }
 
 enum Flow {
@@ -126,6 +128,13 @@ static STRING_STOP: [bool; 256] = {
     t
 };
 
+/// The scanner's growable buffers (the skipper's stack), kept by the caller
+/// between events so skipping allocates nothing once it has grown.
+#[derive(Debug, Default)]
+pub struct ScanBuffers {
+    skip: Vec<u8>,
+}
+
 /// Scans `bytes` as an event, calling `visitor` for each leaf of a used field
 /// (numbers only where `gates` admit them, unless the field's presence is tracked).
 pub fn scan(
@@ -134,6 +143,7 @@ pub fn scan(
     gates: &[NumGate],
     max_depth: usize,
     max_bytes: usize,
+    buffers: &mut ScanBuffers,
     visitor: &mut impl Visitor,
 ) -> Res<()> {
     if bytes.len() > max_bytes {
@@ -158,23 +168,34 @@ pub fn scan(
         next_array: 0,
         version: 0,
         buf: String::new(),
+        skip: std::mem::take(&mut buffers.skip),
     };
-    s.ws();
-    match s.peek() {
-        Some(b'{') => {}
-        Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
-            return Err(EventError::new(EventErrorKind::NotAnObject, s.pos))
-        }
-        Some(_) => return Err(s.syntax("expected a JSON value")),
-        None => return Err(s.syntax("empty input")),
-    }
-    if let Flow::Continue = s.object(0, true, visitor)? {
+    let result = s.event(visitor);
+    buffers.skip = std::mem::take(&mut s.skip);
+    result
+}
+
+impl<'a, 't> Scanner<'a, 't> {
+    /// The whole event, from its first byte.
+    fn event(&mut self, visitor: &mut impl Visitor) -> Res<()> {
+        let s = self;
         s.ws();
-        if s.pos < s.bytes.len() {
-            return Err(s.syntax("trailing characters after the event"));
+        match s.peek() {
+            Some(b'{') => {}
+            Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+                return Err(EventError::new(EventErrorKind::NotAnObject, s.pos))
+            }
+            Some(_) => return Err(s.syntax("expected a JSON value")),
+            None => return Err(s.syntax("empty input")),
         }
+        if let Flow::Continue = s.object(0, true, visitor)? {
+            s.ws();
+            if s.pos < s.bytes.len() {
+                return Err(s.syntax("trailing characters after the event"));
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 impl<'a, 't> Scanner<'a, 't> {
@@ -587,7 +608,14 @@ impl<'a, 't> Scanner<'a, 't> {
     }
 
     fn skip_nested(&mut self, base: usize) -> Res<()> {
-        let mut stack: Vec<u8> = Vec::new();
+        let mut stack = std::mem::take(&mut self.skip);
+        stack.clear();
+        let r = self.skip_nested_with(base, &mut stack);
+        self.skip = stack;
+        r
+    }
+
+    fn skip_nested_with(&mut self, base: usize, stack: &mut Vec<u8>) -> Res<()> {
         let open = self.peek().unwrap_or(b'{');
         self.enter()?;
         self.pos += 1;
@@ -598,7 +626,7 @@ impl<'a, 't> Scanner<'a, 't> {
             self.depth -= 1;
             return Ok(());
         }
-        self.skip_loop(base, &mut stack, true)
+        self.skip_loop(base, stack, true)
     }
 
     /// The iterative skipper. `at_start`: at the first member/element of the
