@@ -465,19 +465,21 @@ impl<'a, 't> Scanner<'a, 't> {
     /// bounds and whether it had escapes (then `self.buf` holds the unescaped text).
     #[inline]
     fn string(&mut self) -> Res<(usize, usize, bool)> {
-        // A string that ends within the next eight bytes with nothing to
+        // A string that ends within the next sixteen bytes with nothing to
         // stop at before its quote: bounds at once, without the loops below.
-        if let Some(chunk) = self.bytes.get(self.pos + 1..self.pos + 9) {
+        let start = self.pos + 1;
+        for at in [start, start + 8] {
+            let Some(chunk) = self.bytes.get(at..at + 8) else { break };
             let mut w = [0u8; 8];
             w.copy_from_slice(chunk);
             let stop = string_stop_mask(u64::from_le_bytes(w));
             if stop != 0 {
                 let k = (stop.trailing_zeros() / 8) as usize;
-                if w[k] == b'"' {
-                    let start = self.pos + 1;
-                    self.pos = start + k + 1;
-                    return Ok((start, start + k, false));
+                if w[k] != b'"' {
+                    break;
                 }
+                self.pos = at + k + 1;
+                return Ok((start, at + k, false));
             }
         }
         self.string_slow()
