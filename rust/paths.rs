@@ -90,16 +90,19 @@ impl PathTrie {
     pub fn child(&self, node: u32, key: &[u8]) -> Option<u32> {
         let n = &self.nodes[node as usize];
         if n.children.len() <= FEW_CHILDREN && n.few.len() == n.children.len() {
-            if let Some(&(_, c)) = n.few.iter().find(|(k, _)| k.len() == key.len() && **k == *key) {
-                return Some(c);
+            // One pass: the name itself, or (names hold no dots) a dotted
+            // key that begins with a child's name and a dot.
+            let mut dotted = false;
+            for (k, c) in &n.few {
+                if k.len() == key.len() {
+                    if **k == *key {
+                        return Some(*c);
+                    }
+                } else if key.len() > k.len() && key[k.len()] == b'.' {
+                    dotted |= key.starts_with(k);
+                }
             }
-            // Names hold no dots, so a dotted key can only lead somewhere
-            // when it begins with a child's name and a dot.
-            if !n
-                .few
-                .iter()
-                .any(|(k, _)| key.len() > k.len() && key[k.len()] == b'.' && key.starts_with(k))
-            {
+            if !dotted {
                 return None;
             }
         } else {
