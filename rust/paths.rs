@@ -109,8 +109,7 @@ impl PathTrie {
             if let Some(&c) = n.children.get(key) {
                 return Some(c);
             }
-            // Keys are short: a plain loop beats setting up memchr.
-            if !key.iter().any(|&b| b == b'.') {
+            if !key.contains(&b'.') {
                 return None;
             }
         }
