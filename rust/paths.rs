@@ -105,13 +105,19 @@ impl PathTrie {
             if !dotted {
                 return None;
             }
-        } else {
-            if let Some(&c) = n.children.get(key) {
-                return Some(c);
-            }
-            if !key.contains(&b'.') {
-                return None;
-            }
+        }
+        self.child_slow(node, key)
+    }
+
+    /// `child` for a node with many children, or a dotted key: the name
+    /// hashed, then the key walked segment by segment.
+    #[inline(never)]
+    fn child_slow(&self, node: u32, key: &[u8]) -> Option<u32> {
+        if let Some(&c) = self.nodes[node as usize].children.get(key) {
+            return Some(c);
+        }
+        if !key.contains(&b'.') {
+            return None;
         }
         let mut node = node;
         for segment in key.split(|&b| b == b'.') {
