@@ -107,7 +107,7 @@ fn holds(p: &Predicate, leaf: Leaf<'_>, number: &mut Option<Option<f64>>) -> boo
         (Predicate::AnythingBut(exclusions), _) => {
             !exclusions.iter().any(|e| holds(e, leaf, number))
         }
-        (Predicate::Range { low, high }, Leaf::Num(text)) => {
+        (Predicate::Range { low, high }, Leaf::Num(text, _)) => {
             let Some(v) = *number.get_or_insert_with(|| event_value(text)) else {
                 return false;
             };
@@ -160,12 +160,12 @@ mod tests {
             Leaf::Str("äbc"),
             Leaf::Str("xyz"),
             Leaf::Str(""),
-            Leaf::Num("0"),
-            Leaf::Num("-0"),
-            Leaf::Num("5"),
-            Leaf::Num("5.0000000000000001"),
-            Leaf::Num("1e400"),
-            Leaf::Num("-1e301"),
+            Leaf::Num("0", None),
+            Leaf::Num("-0", None),
+            Leaf::Num("5", None),
+            Leaf::Num("5.0000000000000001", None),
+            Leaf::Num("1e400", None),
+            Leaf::Num("-1e301", None),
             Leaf::True,
             Leaf::Null,
         ];

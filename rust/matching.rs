@@ -114,7 +114,7 @@ impl Kept {
         let text = arena.get(self.start as usize..(self.start + self.len) as usize).unwrap_or("");
         match self.kind {
             STR => Leaf::Str(text),
-            NUM => Leaf::Num(text),
+            NUM => Leaf::Num(text, None),
             TRUE => Leaf::True,
             FALSE => Leaf::False,
             _ => Leaf::Null,
@@ -165,7 +165,7 @@ impl Scratch {
     fn keep(&mut self, field: FieldId, leaf: Leaf<'_>, cid: u32) {
         let (kind, text) = match leaf {
             Leaf::Str(s) => (STR, s),
-            Leaf::Num(s) => (NUM, s),
+            Leaf::Num(s, _) => (NUM, s),
             Leaf::True => (TRUE, ""),
             Leaf::False => (FALSE, ""),
             Leaf::Null => (NULL, ""),

@@ -19,8 +19,10 @@ use crate::values::NumGate;
 pub enum Leaf<'a> {
     /// A string, unescaped.
     Str(&'a str),
-    /// A number's text, checked to be JSON number syntax.
-    Num(&'a str),
+    /// A number's text, checked to be JSON number syntax, and its
+    /// [`Decimal`](crate::number::Decimal) when the scanner has read it
+    /// (`number::decimal` of the text; kept leaves come back without it).
+    Num(&'a str, Option<crate::number::Decimal>),
     True,
     False,
     Null,
@@ -382,7 +384,7 @@ impl<'a, 't> Scanner<'a, 't> {
             v.leaf(
                 field,
                 tracks,
-                Leaf::Num(text),
+                Leaf::Num(text, Some(d)),
                 Context { arrays: &self.arrays, version: self.version },
             );
         }
