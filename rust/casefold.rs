@@ -25,9 +25,35 @@ pub fn fold(s: &str) -> Cow<'_, str> {
     Cow::Owned(s.chars().map(fold_char).collect())
 }
 
+/// Calls `f` with the bytes of `fold(s)`. A short ASCII `s` (the common
+/// case: street names, ids) is lowered into a stack buffer, so nothing is
+/// allocated; `fold` lowers ASCII the same way.
+#[inline]
+pub fn with_folded<R>(s: &str, f: impl FnOnce(&[u8]) -> R) -> R {
+    const SHORT: usize = 64;
+    if s.len() <= SHORT && s.is_ascii() {
+        let mut buf = [0u8; SHORT];
+        let out = &mut buf[..s.len()];
+        for (d, b) in out.iter_mut().zip(s.bytes()) {
+            *d = b.to_ascii_lowercase();
+        }
+        return f(out);
+    }
+    f(fold(s).as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::fold;
+    use super::{fold, with_folded};
+
+    #[test]
+    fn with_folded_is_fold() {
+        let long = "Ab".repeat(40);
+        for s in ["", "abc", "EC2 Instance", "JEFFERSON", "Ä-Straße", "ΣΑΣ", &long, "x\u{7f}Y"]
+        {
+            with_folded(s, |b| assert_eq!(b, fold(s).as_bytes(), "{s}"));
+        }
+    }
 
     #[test]
     fn folding() {

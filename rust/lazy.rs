@@ -7,7 +7,7 @@
 //! cidr) goes through a [`FieldMatcher`] of its own, so every answer is the
 //! shared matchers' answer.
 
-use crate::casefold::fold;
+use crate::casefold::with_folded;
 use crate::number::{event_value, order_key};
 use crate::pattern::Predicate;
 use crate::scanner::Leaf;
@@ -107,7 +107,7 @@ fn holds(p: &Predicate, leaf: Leaf<'_>, number: &mut Option<Option<f64>>) -> boo
         (Predicate::AnythingBut(exclusions), _) => {
             !exclusions.iter().any(|e| holds(e, leaf, number))
         }
-        (Predicate::Range { low, high }, Leaf::Num(text)) => {
+        (Predicate::Range { low, high }, Leaf::Num(text, _)) => {
             let Some(v) = *number.get_or_insert_with(|| event_value(text)) else {
                 return false;
             };
@@ -125,9 +125,9 @@ fn holds(p: &Predicate, leaf: Leaf<'_>, number: &mut Option<Option<f64>>) -> boo
         (Predicate::Exact(t), Leaf::Str(s)) => s == &**t,
         (Predicate::Prefix(t), Leaf::Str(s)) => s.starts_with(&**t),
         (Predicate::Suffix(t), Leaf::Str(s)) => s.ends_with(&**t),
-        (Predicate::PrefixFold(t), Leaf::Str(s)) => fold(s).starts_with(&**t),
-        (Predicate::SuffixFold(t), Leaf::Str(s)) => fold(s).ends_with(&**t),
-        (Predicate::EqualsFold(t), Leaf::Str(s)) => fold(s) == **t,
+        (Predicate::PrefixFold(t), Leaf::Str(s)) => with_folded(s, |f| f.starts_with(t.as_bytes())),
+        (Predicate::SuffixFold(t), Leaf::Str(s)) => with_folded(s, |f| f.ends_with(t.as_bytes())),
+        (Predicate::EqualsFold(t), Leaf::Str(s)) => with_folded(s, |f| f == t.as_bytes()),
         (Predicate::Wildcard(tokens), Leaf::Str(s)) => wildcard::glob(tokens, s.as_bytes()),
         _ => false,
     }
@@ -160,12 +160,12 @@ mod tests {
             Leaf::Str("äbc"),
             Leaf::Str("xyz"),
             Leaf::Str(""),
-            Leaf::Num("0"),
-            Leaf::Num("-0"),
-            Leaf::Num("5"),
-            Leaf::Num("5.0000000000000001"),
-            Leaf::Num("1e400"),
-            Leaf::Num("-1e301"),
+            Leaf::Num("0", None),
+            Leaf::Num("-0", None),
+            Leaf::Num("5", None),
+            Leaf::Num("5.0000000000000001", None),
+            Leaf::Num("1e400", None),
+            Leaf::Num("-1e301", None),
             Leaf::True,
             Leaf::Null,
         ];

@@ -88,6 +88,8 @@ pub struct Scratch {
     arena: String,
     contexts: Contexts,
     value: ValueScratch,
+    /// The scanner's buffers, kept between events.
+    scan: scanner::ScanBuffers,
 }
 
 /// A leaf kept for lazy conditions: its field, kind, text span in the
@@ -112,7 +114,7 @@ impl Kept {
         let text = arena.get(self.start as usize..(self.start + self.len) as usize).unwrap_or("");
         match self.kind {
             STR => Leaf::Str(text),
-            NUM => Leaf::Num(text),
+            NUM => Leaf::Num(text, None),
             TRUE => Leaf::True,
             FALSE => Leaf::False,
             _ => Leaf::Null,
@@ -163,7 +165,7 @@ impl Scratch {
     fn keep(&mut self, field: FieldId, leaf: Leaf<'_>, cid: u32) {
         let (kind, text) = match leaf {
             Leaf::Str(s) => (STR, s),
-            Leaf::Num(s) => (NUM, s),
+            Leaf::Num(s, _) => (NUM, s),
             Leaf::True => (TRUE, ""),
             Leaf::False => (FALSE, ""),
             Leaf::Null => (NULL, ""),
@@ -267,14 +269,18 @@ impl Snapshot {
         sc: &mut Scratch,
     ) -> Result<Vec<Arc<str>>, EventError> {
         sc.reset(self.total_conds);
-        scanner::scan(
+        let mut buffers = std::mem::take(&mut sc.scan);
+        let scanned = scanner::scan(
             event,
             &self.trie,
             &self.num_gates,
             self.config.max_depth,
             self.config.max_event_bytes,
+            &mut buffers,
             &mut Run { snap: self, sc },
-        )?;
+        );
+        sc.scan = buffers;
+        scanned?;
         let mut names: Vec<Arc<str>> = Vec::new();
         // `(segment, sub-pattern)` of candidates that need the consistency search.
         let mut checks: Vec<(usize, usize)> = Vec::new();

@@ -14,14 +14,47 @@ pub struct TrieNode {
     pub field: Option<FieldId>,
     /// True when some `exists: false` names this field, so presence must be recorded.
     pub tracks_presence: bool,
+    /// The same children as a list, filled by `PathTrie::finish` when there
+    /// are few: comparing a key with one or two names (lengths first) is
+    /// cheaper than hashing it.
+    few: Vec<(Box<[u8]>, u32)>,
+}
+
+/// Up to this many children, a key is compared with each instead of hashed.
+const FEW_CHILDREN: usize = 4;
+
+impl TrieNode {
+    /// The child named exactly `key` (no dot splitting).
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Option<u32> {
+        if self.children.len() <= FEW_CHILDREN && self.few.len() == self.children.len() {
+            return self.few.iter().find(|(k, _)| k.len() == key.len() && **k == *key).map(|e| e.1);
+        }
+        self.children.get(key).copied()
+    }
+}
+
+/// Does `rest` hold `"N"` or `"N.`, where `f` searches for `"N`? One search
+/// for the shared prefix, then a look at the byte after each hit.
+fn names_again(f: &memchr::memmem::Finder<'_>, rest: &[u8]) -> bool {
+    let n = f.needle().len();
+    let mut from = 0;
+    while let Some(at) = f.find(&rest[from..]) {
+        let after = from + at + n;
+        if matches!(rest.get(after), Some(b'"' | b'.')) {
+            return true;
+        }
+        from += at + 1;
+    }
+    false
 }
 
 /// Trie over path segments; node 0 is the root (the event object itself).
 #[derive(Debug, Clone)]
 pub struct PathTrie {
     pub nodes: Vec<TrieNode>,
-    /// For each top-level used name N: searchers for `"N"` and `"N.` (see
-    /// `rest_is_unused`). Built by `finish`.
+    /// For each top-level used name N: a searcher for `"N`, whose hits count
+    /// when followed by `"` or `.` (see `rest_is_unused`). Built by `finish`.
     stop_finders: Vec<memchr::memmem::Finder<'static>>,
 }
 
@@ -55,11 +88,37 @@ impl PathTrie {
     /// The child of `node` reached by an event key, which may itself contain dots.
     #[inline]
     pub fn child(&self, node: u32, key: &[u8]) -> Option<u32> {
-        let children = &self.nodes[node as usize].children;
-        if let Some(&n) = children.get(key) {
-            return Some(n);
+        let n = &self.nodes[node as usize];
+        if n.children.len() <= FEW_CHILDREN && n.few.len() == n.children.len() {
+            // One pass: the name itself, or (names hold no dots) a dotted
+            // key that begins with a child's name and a dot.
+            let mut dotted = false;
+            for (k, c) in &n.few {
+                if k.len() == key.len() {
+                    if **k == *key {
+                        return Some(*c);
+                    }
+                } else if key.len() > k.len() && key[k.len()] == b'.' {
+                    dotted |= key.starts_with(k);
+                }
+            }
+            if !dotted {
+                return None;
+            }
         }
-        memchr::memchr(b'.', key)?;
+        self.child_slow(node, key)
+    }
+
+    /// `child` for a node with many children, or a dotted key: the name
+    /// hashed, then the key walked segment by segment.
+    #[inline(never)]
+    fn child_slow(&self, node: u32, key: &[u8]) -> Option<u32> {
+        if let Some(&c) = self.nodes[node as usize].children.get(key) {
+            return Some(c);
+        }
+        if !key.contains(&b'.') {
+            return None;
+        }
         let mut node = node;
         for segment in key.split(|&b| b == b'.') {
             node = *self.nodes[node as usize].children.get(segment)?;
@@ -69,14 +128,17 @@ impl PathTrie {
 
     /// Prepares the searches `rest_is_unused` needs; call after the last insert.
     pub fn finish(&mut self) {
+        for n in &mut self.nodes {
+            n.few = if n.children.len() <= FEW_CHILDREN {
+                n.children.iter().map(|(k, &c)| (k.clone(), c)).collect()
+            } else {
+                Vec::new()
+            };
+        }
         self.stop_finders = self.nodes[0]
             .children
             .keys()
-            .flat_map(|name| {
-                let quoted: Vec<u8> = [&b"\""[..], name, b"\""].concat();
-                let dotted: Vec<u8> = [&b"\""[..], name, b"."].concat();
-                [quoted, dotted]
-            })
+            .map(|name| [&b"\""[..], name].concat())
             .map(|needle| memchr::memmem::Finder::new(&needle).into_owned())
             .collect();
     }
@@ -88,7 +150,7 @@ impl PathTrie {
     /// where a string merely contains such a name, it is a safe "no" too.
     pub fn rest_is_unused(&self, rest: &[u8]) -> bool {
         memchr::memchr(b'\\', rest).is_none()
-            && self.stop_finders.iter().all(|f| f.find(rest).is_none())
+            && self.stop_finders.iter().all(|f| !names_again(f, rest))
     }
 
     pub fn len(&self) -> usize {

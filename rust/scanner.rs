@@ -19,8 +19,10 @@ use crate::values::NumGate;
 pub enum Leaf<'a> {
     /// A string, unescaped.
     Str(&'a str),
-    /// A number's text, checked to be JSON number syntax.
-    Num(&'a str),
+    /// A number's text, checked to be JSON number syntax, and its
+    /// [`Decimal`](crate::number::Decimal) when the scanner has read it
+    /// (`number::decimal` of the text; kept leaves come back without it).
+    Num(&'a str, Option<crate::number::Decimal>),
     True,
     False,
     Null,
@@ -56,6 +58,8 @@ pub struct Scanner<'a, 't> {
     version: u32,
     /// Unescaped text of the current string, when it had escapes.
     buf: String,
+    /// The skipper's stack of closing brackets.
+    skip: Vec<u8>,
 }
 
 enum Flow {
@@ -67,6 +71,53 @@ enum Flow {
 type Res<T> = Result<T, EventError>;
 
 /// Bytes that end the plain run of a string: quote, backslash, control characters.
+/// The used top-level members seen so far: inline while few (no allocation
+/// per event), spilling to a vector past that.
+#[derive(Default)]
+struct Seen {
+    inline: [u32; 8],
+    len: usize,
+    spill: Vec<u32>,
+}
+
+impl Seen {
+    #[inline]
+    fn contains(&self, c: u32) -> bool {
+        self.inline[..self.len.min(8)].contains(&c) || self.spill.contains(&c)
+    }
+
+    #[inline]
+    fn push(&mut self, c: u32) {
+        if self.len < 8 {
+            self.inline[self.len] = c;
+        } else {
+            self.spill.push(c);
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// A word whose lowest set bit falls in the first byte that is a quote, a
+/// backslash or a control character (below 0x20), or 0 when none is.
+/// Each test is exact for its lowest hit (a borrow only flags bytes above a
+/// true hit), so the lowest set bit of the union is exact.
+#[inline]
+fn string_stop_mask(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let q = w ^ (ONES * b'"' as u64);
+    let b = w ^ (ONES * b'\\' as u64);
+    let zero_q = q.wrapping_sub(ONES) & !q;
+    let zero_b = b.wrapping_sub(ONES) & !b;
+    let ctrl = w.wrapping_sub(ONES * 0x20) & !w;
+    (zero_q | zero_b | ctrl) & HIGH
+}
+
 static STRING_STOP: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
@@ -79,6 +130,13 @@ static STRING_STOP: [bool; 256] = {
     t
 };
 
+/// The scanner's growable buffers (the skipper's stack), kept by the caller
+/// between events so skipping allocates nothing once it has grown.
+#[derive(Debug, Default)]
+pub struct ScanBuffers {
+    skip: Vec<u8>,
+}
+
 /// Scans `bytes` as an event, calling `visitor` for each leaf of a used field
 /// (numbers only where `gates` admit them, unless the field's presence is tracked).
 pub fn scan(
@@ -87,6 +145,7 @@ pub fn scan(
     gates: &[NumGate],
     max_depth: usize,
     max_bytes: usize,
+    buffers: &mut ScanBuffers,
     visitor: &mut impl Visitor,
 ) -> Res<()> {
     if bytes.len() > max_bytes {
@@ -111,23 +170,34 @@ pub fn scan(
         next_array: 0,
         version: 0,
         buf: String::new(),
+        skip: std::mem::take(&mut buffers.skip),
     };
-    s.ws();
-    match s.peek() {
-        Some(b'{') => {}
-        Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
-            return Err(EventError::new(EventErrorKind::NotAnObject, s.pos))
-        }
-        Some(_) => return Err(s.syntax("expected a JSON value")),
-        None => return Err(s.syntax("empty input")),
-    }
-    if let Flow::Continue = s.object(0, true, visitor)? {
+    let result = s.event(visitor);
+    buffers.skip = std::mem::take(&mut s.skip);
+    result
+}
+
+impl<'a, 't> Scanner<'a, 't> {
+    /// The whole event, from its first byte.
+    fn event(&mut self, visitor: &mut impl Visitor) -> Res<()> {
+        let s = self;
         s.ws();
-        if s.pos < s.bytes.len() {
-            return Err(s.syntax("trailing characters after the event"));
+        match s.peek() {
+            Some(b'{') => {}
+            Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+                return Err(EventError::new(EventErrorKind::NotAnObject, s.pos))
+            }
+            Some(_) => return Err(s.syntax("expected a JSON value")),
+            None => return Err(s.syntax("empty input")),
         }
+        if let Flow::Continue = s.object(0, true, visitor)? {
+            s.ws();
+            if s.pos < s.bytes.len() {
+                return Err(s.syntax("trailing characters after the event"));
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 impl<'a, 't> Scanner<'a, 't> {
@@ -179,9 +249,10 @@ impl<'a, 't> Scanner<'a, 't> {
         self.enter()?;
         self.pos += 1;
         let trie = self.trie;
-        let children = &trie.nodes[node as usize].children;
+        let here = &trie.nodes[node as usize];
+        let children = &here.children;
         let wanted = if top { children.len() } else { 0 };
-        let mut seen: Vec<u32> = Vec::new();
+        let mut seen = Seen::default();
         self.ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -211,8 +282,8 @@ impl<'a, 't> Scanner<'a, 't> {
                 Some(c) => {
                     self.value(c, v)?;
                     if wanted > 0
-                        && !seen.contains(&c)
-                        && children.get(&self.bytes[start..end]) == Some(&c)
+                        && !seen.contains(c)
+                        && here.get(&self.bytes[start..end]) == Some(c)
                     {
                         seen.push(c);
                         if seen.len() == wanted && trie.rest_is_unused(&self.bytes[self.pos..]) {
@@ -313,7 +384,7 @@ impl<'a, 't> Scanner<'a, 't> {
             v.leaf(
                 field,
                 tracks,
-                Leaf::Num(text),
+                Leaf::Num(text, Some(d)),
                 Context { arrays: &self.arrays, version: self.version },
             );
         }
@@ -394,14 +465,49 @@ impl<'a, 't> Scanner<'a, 't> {
 
     /// A string; the cursor is on the opening quote. Returns the raw content
     /// bounds and whether it had escapes (then `self.buf` holds the unescaped text).
+    #[inline]
     fn string(&mut self) -> Res<(usize, usize, bool)> {
+        // A string that ends within the next sixteen bytes with nothing to
+        // stop at before its quote: bounds at once, without the loops below.
+        let start = self.pos + 1;
+        for at in [start, start + 8] {
+            let Some(chunk) = self.bytes.get(at..at + 8) else { break };
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let stop = string_stop_mask(u64::from_le_bytes(w));
+            if stop != 0 {
+                let k = (stop.trailing_zeros() / 8) as usize;
+                if w[k] != b'"' {
+                    break;
+                }
+                self.pos = at + k + 1;
+                return Ok((start, at + k, false));
+            }
+        }
+        self.string_slow()
+    }
+
+    /// `string` past its short fast path.
+    fn string_slow(&mut self) -> Res<(usize, usize, bool)> {
         self.pos += 1;
         let start = self.pos;
         let rest = &self.bytes[self.pos..];
-        // Most strings are short: a table lookup per byte beats setting up a
-        // SIMD search. Longer ones switch to memchr for the quote or backslash.
+        // Most strings are short: eight bytes at a time by SWAR (a word test
+        // for a quote, a backslash or a control byte) beats setting up a SIMD
+        // search; the tail by a table lookup per byte. Longer ones switch to
+        // memchr for the quote or backslash.
         let short = rest.len().min(32);
         let mut i = 0;
+        while i + 8 <= short {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&rest[i..i + 8]);
+            let stop = string_stop_mask(u64::from_le_bytes(w));
+            if stop != 0 {
+                i += (stop.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
         while i < short && !STRING_STOP[rest[i] as usize] {
             i += 1;
         }
@@ -474,17 +580,46 @@ impl<'a, 't> Scanner<'a, 't> {
                 let base = self.depth;
                 self.skip_nested(base)
             }
-            Some(b'"') => self.string().map(|_| ()),
+            Some(b'"') => self.skip_string(),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
             Some(b'n') => self.literal(b"null"),
-            Some(b'-' | b'0'..=b'9') => self.number().map(|_| ()),
+            Some(b'-' | b'0'..=b'9') => self.skip_number(),
             _ => Err(self.syntax("expected a JSON value")),
         }
     }
 
+    /// Skips a string (the cursor is on its opening quote).
+    #[inline]
+    fn skip_string(&mut self) -> Res<()> {
+        self.string().map(|_| ())
+    }
+
+    /// Skips a number (the cursor is on its first byte), checking its
+    /// syntax but not reading its value.
+    #[inline]
+    fn skip_number(&mut self) -> Res<()> {
+        match crate::json::number_skip(&self.bytes[self.pos..]) {
+            Ok(n) => {
+                self.pos += n;
+                Ok(())
+            }
+            Err(at) => {
+                self.pos += at;
+                Err(self.syntax("invalid number"))
+            }
+        }
+    }
+
     fn skip_nested(&mut self, base: usize) -> Res<()> {
-        let mut stack: Vec<u8> = Vec::new();
+        let mut stack = std::mem::take(&mut self.skip);
+        stack.clear();
+        let r = self.skip_nested_with(base, &mut stack);
+        self.skip = stack;
+        r
+    }
+
+    fn skip_nested_with(&mut self, base: usize, stack: &mut Vec<u8>) -> Res<()> {
         let open = self.peek().unwrap_or(b'{');
         self.enter()?;
         self.pos += 1;
@@ -495,7 +630,7 @@ impl<'a, 't> Scanner<'a, 't> {
             self.depth -= 1;
             return Ok(());
         }
-        self.skip_loop(base, &mut stack, true)
+        self.skip_loop(base, stack, true)
     }
 
     /// The iterative skipper. `at_start`: at the first member/element of the
@@ -526,7 +661,7 @@ impl<'a, 't> Scanner<'a, 't> {
                 if self.peek() != Some(b'"') {
                     return Err(self.syntax("expected a member name"));
                 }
-                self.string()?;
+                self.skip_string()?;
                 self.ws();
                 self.expect(b':', "expected ':' after a member name")?;
                 self.ws();
@@ -546,8 +681,37 @@ impl<'a, 't> Scanner<'a, 't> {
                         at_start = true;
                     }
                 }
+                Some(b'-' | b'0'..=b'9') => self.skip_number()?,
+                Some(b'"') => self.skip_string()?,
                 _ => self.skip_value()?,
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{string_stop_mask, STRING_STOP};
+
+    /// The SWAR test finds the same first stop byte as the table, for words
+    /// mixing every byte class around the boundaries.
+    #[test]
+    fn string_stop_mask_agrees_with_table() {
+        let probes: [u8; 14] =
+            [0x00, 0x01, 0x1f, 0x20, 0x21, b'"', 0x23, b'\\', 0x5b, 0x5d, 0x7f, 0x80, 0xc3, 0xff];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut w = [0u8; 8];
+            for (k, b) in w.iter_mut().enumerate() {
+                *b = probes[((state >> (k * 4)) & 0xf) as usize % probes.len()];
+            }
+            let want = w.iter().position(|&b| STRING_STOP[b as usize]);
+            let m = string_stop_mask(u64::from_le_bytes(w));
+            let got = (m != 0).then(|| (m.trailing_zeros() / 8) as usize);
+            assert_eq!(got, want, "{w:?}");
         }
     }
 }

@@ -41,6 +41,12 @@ impl ByteTrie {
         self.edges.len()
     }
 
+    /// No entries: `find_prefixes` would report nothing.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.edges.is_empty()
+    }
+
     /// Reports the targets of every entry that is a prefix of `value`.
     #[inline]
     pub fn find_prefixes(&self, value: impl Iterator<Item = u8>, hit: &mut impl FnMut(u32)) {

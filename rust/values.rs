@@ -4,7 +4,7 @@
 //! sub-pattern) whose predicate holds, or an `anything-but` entry whose
 //! exclusion holds (that entry then does not fire).
 
-use crate::casefold::fold;
+use crate::casefold::with_folded;
 use crate::ip::{self, IpKey};
 use crate::number::{self, eq_key, order_key};
 use crate::pattern::Predicate;
@@ -245,8 +245,11 @@ impl FieldMatcher {
     /// and a number not within 1e-9 of any range endpoint lies in the same
     /// ranges as its approximation. Only the rest is parsed exactly.
     #[inline]
-    fn number(&self, text: &str, fire: &mut impl FnMut(u32)) {
-        let near = Near::of(&number::decimal(text));
+    fn number(&self, text: &str, read: Option<number::Decimal>, fire: &mut impl FnMut(u32)) {
+        // The scanner's reading of the text when it has one: the same value
+        // `number::decimal` gives, without reading the digits again.
+        debug_assert!(read.is_none_or(|d| d == number::decimal(text)), "{text}");
+        let near = Near::of(&read.unwrap_or_else(|| number::decimal(text)));
         let mut exact: Option<Option<f64>> = None;
         let mut value = || *exact.get_or_insert_with(|| number::event_value(text));
         if !self.num_eq_sorted.is_empty() && near.may_equal_any(&self.num_eq_sorted) {
@@ -299,16 +302,24 @@ impl FieldMatcher {
                         ts.iter().for_each(|&t| fire(t));
                     }
                 }
-                self.prefix.find_prefixes(bytes.iter().copied(), &mut fire);
-                self.suffix.find_prefixes(bytes.iter().rev().copied(), &mut fire);
+                if !self.prefix.is_empty() {
+                    self.prefix.find_prefixes(bytes.iter().copied(), &mut fire);
+                }
+                if !self.suffix.is_empty() {
+                    self.suffix.find_prefixes(bytes.iter().rev().copied(), &mut fire);
+                }
                 if self.uses_fold {
-                    let folded = fold(s);
-                    let fb = folded.as_bytes();
-                    if let Some(ts) = self.fold_eq.get(fb) {
-                        ts.iter().for_each(|&t| fire(t));
-                    }
-                    self.fold_prefix.find_prefixes(fb.iter().copied(), &mut fire);
-                    self.fold_suffix.find_prefixes(fb.iter().rev().copied(), &mut fire);
+                    with_folded(s, |fb| {
+                        if let Some(ts) = self.fold_eq.get(fb) {
+                            ts.iter().for_each(|&t| fire(t));
+                        }
+                        if !self.fold_prefix.is_empty() {
+                            self.fold_prefix.find_prefixes(fb.iter().copied(), &mut fire);
+                        }
+                        if !self.fold_suffix.is_empty() {
+                            self.fold_suffix.find_prefixes(fb.iter().rev().copied(), &mut fire);
+                        }
+                    });
                 }
                 if !self.wildcards.is_empty() {
                     self.wildcards.find(bytes, |i| fire(self.wildcard_targets[i]));
@@ -322,14 +333,14 @@ impl FieldMatcher {
                     }
                 }
             }
-            Leaf::Num(text) => {
+            Leaf::Num(text, read) => {
                 if !self.num_text.is_empty() {
                     if let Some(ts) = self.num_text.get(text.as_bytes()) {
                         ts.iter().for_each(|&t| fire(t));
                     }
                 }
                 if self.uses_float {
-                    self.number(text, &mut fire);
+                    self.number(text, read, &mut fire);
                 }
             }
             Leaf::True => self.on_true.iter().for_each(|&t| fire(t)),

@@ -173,7 +173,16 @@ pub struct WildcardSet {
     start: Vec<u32>,
     /// Number of patterns.
     patterns: u32,
+    /// Where each pattern's tokens begin in `toks` (its accepting state's
+    /// placeholder ends them).
+    bases: Vec<u32>,
 }
+
+/// Up to this many patterns, `find` runs the greedy glob once per pattern
+/// instead of simulating the NFA: no per-value state sets to allocate, and a
+/// pattern whose first literal differs is ruled out by one comparison. Both
+/// cost at most the value's length times the tokens, and answer the same.
+const GLOB_EACH: u32 = 16;
 
 impl WildcardSet {
     /// Adds a pattern's tokens; returns its index in this set.
@@ -181,6 +190,7 @@ impl WildcardSet {
         let index = self.patterns as usize;
         self.patterns += 1;
         let base = self.toks.len() as u32;
+        self.bases.push(base);
         // States base..=base+m; the accepting state's token slot holds a
         // never-matching literal-free marker (we never step from it).
         self.toks.extend_from_slice(tokens);
@@ -224,11 +234,13 @@ impl WildcardSet {
 
     /// Calls `hit` with the index of every pattern that matches `value` entirely.
     pub fn find(&self, value: &[u8], mut hit: impl FnMut(usize)) {
-        if self.patterns == 1 {
-            // One pattern (a lazy condition's own matcher): no NFA needed.
-            let tokens = &self.toks[..self.toks.len() - 1];
-            if glob(tokens, value) {
-                hit(0);
+        if self.patterns <= GLOB_EACH {
+            // A few patterns (one for a lazy condition's own matcher): no NFA needed.
+            for (i, &base) in self.bases.iter().enumerate() {
+                let end = self.bases.get(i + 1).map_or(self.toks.len(), |&e| e as usize) - 1;
+                if glob(&self.toks[base as usize..end], value) {
+                    hit(i);
+                }
             }
             return;
         }
@@ -360,10 +372,12 @@ mod tests {
         let values = ["", "a", "b", "ab", "ba", "aab", "abba", "abab", "aaa", "baab", "abbba"];
         for p in patterns {
             let Ok(Wildcard::Tokens(t)) = parse(p) else { continue };
-            // Two patterns force the NFA; the second never matches.
+            // More than GLOB_EACH patterns force the NFA; the others never match.
             let mut nfa = WildcardSet::default();
             nfa.push(&t);
-            nfa.push(&[Some(b'#')]);
+            for _ in 0..GLOB_EACH {
+                nfa.push(&[Some(b'#')]);
+            }
             for v in values {
                 let mut want = false;
                 nfa.find(v.as_bytes(), |i| want |= i == 0);
@@ -385,5 +399,30 @@ mod tests {
         hits.clear();
         set.find(b"VACSTWIL", |i| hits.push(i));
         assert_eq!(hits, vec![4]);
+    }
+
+    /// A set within GLOB_EACH (a glob per pattern) and the same patterns
+    /// past it (the NFA) report the same patterns for every value.
+    #[test]
+    fn glob_each_equals_nfa() {
+        let patterns = ["*", "a*", "*a", "a*b", "*a*b*", "ab*ba", "a*a*a", "*aa*", "b*", "*b*a"];
+        let values = ["", "a", "b", "ab", "ba", "aab", "abba", "abab", "aaa", "baab", "abbba"];
+        let mut few = WildcardSet::default();
+        let mut many = WildcardSet::default();
+        for p in patterns {
+            let Ok(Wildcard::Tokens(t)) = parse(p) else { panic!("{p}") };
+            few.push(&t);
+            many.push(&t);
+        }
+        while many.patterns <= GLOB_EACH {
+            many.push(&[Some(b'#')]);
+        }
+        for v in values {
+            let (mut a, mut b) = (vec![], vec![]);
+            few.find(v.as_bytes(), |i| a.push(i));
+            many.find(v.as_bytes(), |i| b.push(i));
+            b.sort_unstable();
+            assert_eq!(a, b, "{v}");
+        }
     }
 }
