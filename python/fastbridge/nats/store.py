@@ -763,7 +763,8 @@ class JetStreamStore:
             for m in msgs:
                 await m.nak(delay=visibility)  # back after the visibility timeout...
                 headers = m.headers or {}
-                out.append(Message(headers.get("Nats-Msg-Id", ""), m.reply, m.data.decode(errors="replace"),
+                body = m.data.decode(errors="replace")
+                out.append(Message(headers.get("Nats-Msg-Id", ""), m.reply, body,
                                    json.loads(headers.get("FB-Attributes", "{}")),
                                    float(headers.get("FB-Sent", 0)),
                                    m.metadata.num_delivered))  # fmt: skip
