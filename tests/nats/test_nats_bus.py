@@ -357,3 +357,32 @@ def test_a_message_that_is_not_a_delivery_is_kept_aside_and_delivering_goes_on(
     (kept,) = bus.undeliverable()
     assert kept["body"] == '{"event_id": 1}' and kept["reason"].startswith("not a delivery: ")
     wait_for(lambda: bus.pending() == 0)
+
+
+def test_changes_made_by_one_process_reach_another_on_a_bus_with_slashes(
+    bus: NatsBus, nats_node: Node, tmp_path: Path
+) -> None:
+    """Two bus objects, as two processes would have: one makes and deletes
+    rules, the other routes and delivers — on a partner-style bus name."""
+    client = NatsBus(nats_node.url, log_dir=tmp_path / "logs")
+    try:
+        sink = Sink()
+        arn = bus.register_function("f", sink)
+        bus.start()
+        name = "aws.partner/example.com/1/orders"
+        client.create_event_bus(Name=name)
+        client.put_rule(Name="r", EventBusName=name, EventPattern='{"source": ["shop"]}')
+        client.put_targets(Rule="r", EventBusName=name, Targets=[{"Id": "t", "Arn": arn}])
+        client.put_events(Entries=[{**ORDER, "EventBusName": name}])
+        wait_for(lambda: len(sink.got) == 1)
+        client.remove_targets(Rule="r", EventBusName=name, Ids=["t"])
+        client.delete_rule(Name="r", EventBusName=name)
+        client.put_rule(Name="probe", EventBusName=name, EventPattern='{"source": ["shop"]}')
+        client.put_targets(Rule="probe", EventBusName=name, Targets=[{"Id": "p", "Arn": arn}])
+        client.put_events(Entries=[{**ORDER, "EventBusName": name}])
+        wait_for(lambda: len(sink.got) == 2)  # delivered once, through probe alone
+        time.sleep(0.5)
+        assert len(sink.got) == 2
+        assert "r" not in bus._buses[name].machine
+    finally:
+        client.close()

@@ -100,7 +100,7 @@ class NatsBus(EventBridge):
                 else:
                     self._buses.setdefault(name, _BusState(fastbridge.Machine()))
             elif kind == "rule":
-                bus, _, rule = name.partition("/")
+                bus, _, rule = name.rpartition("/")  # bus names may hold "/", rule names not
                 if doc is None:
                     self._unindex_rule(bus, rule)
                 else:
