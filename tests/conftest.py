@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
 
+from fastbridge.nats import NatsBus
 from fastbridge.nats.local import NATS_SERVER, Node, cluster
 
 # CI runs the property tests with a fixed seed, so a red CI is reproducible
@@ -46,9 +48,22 @@ def nats_shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
 
 
 @pytest.fixture
-def nats_prefix() -> str:
-    """Stream and bucket names of this test's own on the shared server."""
-    return f"T{next(_prefixes)}"
+def nats_bus(request: pytest.FixtureRequest) -> Iterator[Callable[..., NatsBus]]:
+    """Makes NatsBus objects on the shared server, each with streams and
+    buckets of its own (a fresh prefix); deletes them and closes the buses
+    after the test."""
+    made: list[NatsBus] = []
+
+    def make(**options: Any) -> NatsBus:
+        url = request.getfixturevalue("nats_shared").url
+        made.append(NatsBus(url, prefix=f"T{next(_prefixes)}", **options))
+        return made[-1]
+
+    yield make
+    for bus in made:
+        if not bus.nats.closed:
+            bus.nats.destroy()
+        bus.close()
 
 
 @pytest.fixture

@@ -50,24 +50,19 @@ def new_bus(
 
     def new(**kwargs: Any) -> EventBridge:
         kwargs.setdefault("log_dir", tmp_path / "logs")
-        bus: EventBridge
-        if backend == "sqlite":
-            kwargs.setdefault("durability", "normal")
-            bus = EventBridge(tmp_path / f"bus{len(made)}.db", **kwargs)
-        else:
+        if backend == "nats":
             start, workers = kwargs.pop("start", True), kwargs.pop("workers", 2)
             kwargs.pop("durability", None)
-            node = request.getfixturevalue("nats_shared")
-            bus = NatsBus(node.url, prefix=request.getfixturevalue("nats_prefix"), **kwargs)
+            nats_bus: NatsBus = request.getfixturevalue("nats_bus")(**kwargs)
             if start:
-                bus.start(workers)
-        made.append(bus)
-        return bus
+                nats_bus.start(workers)
+            return nats_bus
+        kwargs.setdefault("durability", "normal")
+        made.append(EventBridge(tmp_path / f"bus{len(made)}.db", **kwargs))
+        return made[-1]
 
     yield new
     for bus in made:
-        if isinstance(bus, NatsBus) and not bus.nats.closed:
-            bus.nats.destroy()
         bus.close()
 
 

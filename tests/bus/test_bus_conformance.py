@@ -50,7 +50,6 @@ when the archive holds events, 0 when empty" is checked.
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -94,7 +93,6 @@ SKIPS = {
         "target API steps ran and matched)"
     ),
 }
-_prefixes = itertools.count(1)
 
 # Tokens: <name>, <name:N>, <<name>:N>, and free-text ones such as <T0 + 1 minute>.
 TOKEN = re.compile(r"<<[\w\-]+>:\d+>|<[A-Za-z][\w.:()+\- ]*>")
@@ -141,8 +139,8 @@ class Case:
     plain: dict[str, str] = field(default_factory=dict)
     buses: dict[str, EventBridge] = field(default_factory=dict)
     delivered: dict[str, list[Any]] = field(default_factory=dict)
-    nats_url: str | None = None
-    """The backend: SQLite in memory, or (a URL) NATS JetStream."""
+    nats_bus: Callable[..., NatsBus] | None = None
+    """The backend: SQLite in memory, or (this maker of buses) NATS JetStream."""
 
     def __post_init__(self) -> None:
         self.env.update({"<partition>": "aws", "<region>": REGION})
@@ -156,18 +154,16 @@ class Case:
         if region not in self.buses:
             options = {"account": ACCOUNT, "region": region, "clock": self.clock,
                        "log_dir": self.tmp / "logs"}  # fmt: skip
-            if self.nats_url is None:
+            if self.nats_bus is None:
                 self.buses[region] = EventBridge.memory(start=False, **options)
             else:
-                prefix = f"C{next(_prefixes)}"
-                self.buses[region] = NatsBus(self.nats_url, prefix=prefix, **options)
+                self.buses[region] = self.nats_bus(**options)
         return self.buses[region]
 
     def close(self) -> None:
         for b in self.buses.values():
-            if isinstance(b, NatsBus):
-                b.nats.destroy()
-            b.close()
+            if not isinstance(b, NatsBus):  # the nats_bus fixture closes its own
+                b.close()
 
     def queue_arn(self, token: str) -> str:
         if token not in self.env:
@@ -387,12 +383,12 @@ def make(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[[dict[str, Any]], Case]]:
     made: list[Case] = []
-    url = request.getfixturevalue("nats_shared").url if request.param == "nats" else None
+    nats_bus = request.getfixturevalue("nats_bus") if request.param == "nats" else None
 
     def make(case: dict[str, Any]) -> Case:
         if case["id"] in SKIPS and case["id"] != S3_NOTIFICATION:
             pytest.skip(SKIPS[case["id"]])
-        c = Case(case, tmp_path, nats_url=url)
+        c = Case(case, tmp_path, nats_bus=nats_bus)
         made.append(c)
         return c
 

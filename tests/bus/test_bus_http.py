@@ -161,10 +161,9 @@ def test_client_errors_are_not_retried(
     if backend == "sqlite":
         bus = http_bus(tmp_path, clock, endpoint)
     else:
-        nats_bus = NatsBus(request.getfixturevalue("nats_shared").url, clock=clock,
-                           prefix=request.getfixturevalue("nats_prefix"), http_timeout=0.3,
-                           log_dir=tmp_path / "logs")  # fmt: skip
-        bus = to_endpoint(nats_bus, endpoint)
+        nats_bus = request.getfixturevalue("nats_bus")
+        bus = to_endpoint(nats_bus(clock=clock, http_timeout=0.3, log_dir=tmp_path / "logs"),
+                          endpoint)  # fmt: skip
     try:
         endpoint.script = [404]
         bus.put_events(Entries=[ORDER])
@@ -175,6 +174,5 @@ def test_client_errors_are_not_retried(
         assert "EXHAUSTED_RETRY_CONDITION" not in msg.attributes
         assert msg.attributes["ERROR_CODE"] == "SDK_CLIENT_ERROR"  # no retry: straight to the DLQ
     finally:
-        if isinstance(bus, NatsBus):
-            bus.nats.destroy()
-        bus.close()
+        if not isinstance(bus, NatsBus):  # the nats_bus fixture closes its own
+            bus.close()

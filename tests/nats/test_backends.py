@@ -27,14 +27,12 @@ def bus(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
         b = EventBridge(tmp_path / "bus.db", durability="normal", retry_base=0.05,
                         retry_cap=0.2, log_dir=tmp_path / "logs")  # fmt: skip
     else:
-        node = request.getfixturevalue("nats_shared")
-        b = NatsBus(node.url, prefix=request.getfixturevalue("nats_prefix"), retry_base=0.05,
-                    retry_cap=0.2, log_dir=tmp_path / "logs")  # fmt: skip
+        b = request.getfixturevalue("nats_bus")(retry_base=0.05, retry_cap=0.2,
+                                                log_dir=tmp_path / "logs")  # fmt: skip
         b.start()
     yield b
-    if isinstance(b, NatsBus):
-        b.nats.destroy()
-    b.close()
+    if not isinstance(b, NatsBus):  # the nats_bus fixture closes its own
+        b.close()
 
 
 def dead_letters(bus: Any, queue: str) -> list[tuple[bytes, dict[str, str]]]:

@@ -36,9 +36,8 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
             tmp_path / "serve.db", region=REGION, account="123456789012", durability="normal"
         )
     else:
-        bus = NatsBus(request.getfixturevalue("nats_shared").url, region=REGION,
-                      account="123456789012", prefix=request.getfixturevalue("nats_prefix"),
-                      log_dir=tmp_path / "logs")  # fmt: skip
+        bus = request.getfixturevalue("nats_bus")(region=REGION, account="123456789012",
+                                                  log_dir=tmp_path / "logs")  # fmt: skip
         bus.start()
     srv = Server(
         bus,
@@ -49,9 +48,8 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     srv.start()
     yield srv
     srv.close()
-    if isinstance(bus, NatsBus):
-        bus.nats.destroy()
-    bus.close()
+    if not isinstance(bus, NatsBus):  # the nats_bus fixture closes its own
+        bus.close()
 
 
 def client(srv: Server, key: Credentials = KEY, region: str = REGION) -> Any:
