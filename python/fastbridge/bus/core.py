@@ -1110,16 +1110,18 @@ class EventBridge:
 
     def delete_archive(self, *, ArchiveName: str) -> dict[str, Any]:
         with self._lock:
-            doc = self._archive_doc(ArchiveName)
+            self._archive_doc(ArchiveName)  # ResourceNotFoundException when there is none
             self.store.delete("archive", ArchiveName)
             self.store.drop_archive(ArchiveName)
-            state = self._buses.get(doc["Bus"])
-            if state is not None:
-                rule = _ARCHIVE_RULE + ArchiveName
-                if rule in state.machine:
-                    state.machine.delete_rule(rule)
-                state.archives.pop(ArchiveName, None)
+            self._unindex_archive(ArchiveName)
         return {}
+
+    def _unindex_archive(self, name: str) -> None:
+        """Drop an archive from the bus that routes to it."""
+        for state in self._buses.values():
+            if state.archives.pop(name, None) is not None:
+                if _ARCHIVE_RULE + name in state.machine:
+                    state.machine.delete_rule(_ARCHIVE_RULE + name)
 
     # ---- replays ---------------------------------------------------------------------
 

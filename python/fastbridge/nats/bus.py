@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import fastbridge
-from fastbridge.bus.core import _ARCHIVE_RULE, EventBridge, _BusState
+from fastbridge.bus.core import EventBridge, _BusState
 from fastbridge.bus.events import envelopes_of, loads
 from fastbridge.bus.http import DeliveryError
 from fastbridge.bus.names import DEFAULT_BUS
@@ -111,10 +111,7 @@ class NatsBus(EventBridge):
                     self._buses.setdefault(doc["Bus"], _BusState(fastbridge.Machine()))
                     self._index_archive(doc)
                 else:
-                    for state in self._buses.values():
-                        if state.archives.pop(name, None) is not None:
-                            if _ARCHIVE_RULE + name in state.machine:
-                                state.machine.delete_rule(_ARCHIVE_RULE + name)
+                    self._unindex_archive(name)
             elif kind == "connection":
                 self._connections.pop(name, None)
             elif kind == "api-destination":
