@@ -176,8 +176,7 @@ _PLACEHOLDER: Final = re.compile(r"<([A-Za-z0-9_.\-]+)>")
 # Service-model constraints (botocore's events 2015-10-07 model), with the
 # pattern text spelled as AWS echoes it in messages.
 _ID_MAX: Final = 64
-_ID_PATTERN_TEXT: Final = r"[\.\-_A-Za-z0-9]+"
-_ID_PATTERN: Final = re.compile(r"[.\-_A-Za-z0-9]+")
+_ID_PATTERN: Final = re.compile(r"[\.\-_A-Za-z0-9]+")  # its text is quoted in errors
 _ARN_MAX: Final = 1600
 _INPUT_MAX: Final = 8192
 _INPUT_PATH_MAX: Final = 256
@@ -423,25 +422,24 @@ def _length_failures(value: str, minimum: int, maximum: int) -> list[str]:
     return failures
 
 
+def _required_string_errors(
+    value: Any, path: str, maximum: int, pattern: re.Pattern[str] | None = None
+) -> list[str]:
+    """AWS's constraint messages for a required string member (null, then
+    length, then pattern)."""
+    if value is None:
+        return [_constraint(None, path, "Member must not be null")]
+    text = _require_str(value, path)
+    failures = _length_failures(text, 1, maximum)
+    if pattern is not None and not pattern.fullmatch(text):
+        failures.append(f"Member must satisfy regular expression pattern: {pattern.pattern}")
+    return [_constraint(text, path, failure) for failure in failures]
+
+
 def _target_constraint_errors(target: Mapping[str, Any], index: int) -> list[str]:
     member = f"targets.{index}.member"
-    errors: list[str] = []
-    target_id = target.get("Id")
-    if target_id is None:
-        errors.append(_constraint(None, f"{member}.id", "Member must not be null"))
-    else:
-        text = _require_str(target_id, f"{member}.id")
-        failures = _length_failures(text, 1, _ID_MAX)
-        if not _ID_PATTERN.fullmatch(text):
-            failures.append(f"Member must satisfy regular expression pattern: {_ID_PATTERN_TEXT}")
-        errors.extend(_constraint(text, f"{member}.id", failure) for failure in failures)
-    arn = target.get("Arn")
-    if arn is None:
-        errors.append(_constraint(None, f"{member}.arn", "Member must not be null"))
-    else:
-        text = _require_str(arn, f"{member}.arn")
-        failures = _length_failures(text, 1, _ARN_MAX)
-        errors.extend(_constraint(text, f"{member}.arn", failure) for failure in failures)
+    errors = _required_string_errors(target.get("Id"), f"{member}.id", _ID_MAX, _ID_PATTERN)
+    errors += _required_string_errors(target.get("Arn"), f"{member}.arn", _ARN_MAX)
     errors.extend(_retry_policy_errors(target, member))
     errors.extend(_input_constraint_errors(target, index))
     return errors
