@@ -225,6 +225,71 @@ pub(crate) fn number_skip(b: &[u8]) -> Result<usize, usize> {
     Ok(i)
 }
 
+/// [`number_skip`], and also bounds on the number's value read from its sign,
+/// integer digits and first eight fraction digits: `(low, high)` holding it,
+/// or `None` when that is not cheap (an exponent, or over 15 integer digits).
+/// What a gate needs to turn most numbers away without reading them whole.
+#[inline]
+pub(crate) fn number_skip_bounds(b: &[u8]) -> Result<(usize, Option<(f64, f64)>), usize> {
+    let negative = b.first() == Some(&b'-');
+    let mut i = usize::from(negative);
+    let mut int = 0u64;
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            // Integer parts are short: a byte loop beats setting up SWAR.
+            while let Some(&c) = b.get(i) {
+                if !c.is_ascii_digit() {
+                    break;
+                }
+                int = int.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+                i += 1;
+            }
+        }
+        _ => return Err(i),
+    }
+    let mut cheap = i - usize::from(negative) <= 15;
+    let (mut low, mut width) = (int as f64, 0.0);
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if let Some(eight) = eight_digits(b, i) {
+            low += eight as f64 * 1e-8;
+            i += 8;
+            let more = digit_run(b, i);
+            if more > 0 {
+                width = 1e-8;
+                i += more;
+            }
+        } else {
+            let n = digit_run(b, i);
+            if n == 0 {
+                return Err(i);
+            }
+            // Fewer than eight digits: bounded by the integer part alone.
+            width = 1.0;
+            i += n;
+        }
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = b.get(i) {
+            i += 1;
+        }
+        let n = digit_run(b, i);
+        if n == 0 {
+            return Err(i);
+        }
+        i += n;
+        cheap = false;
+    }
+    let bounds = match (cheap, negative) {
+        (false, _) => None,
+        (true, false) => Some((low, low + width)),
+        (true, true) => Some((-(low + width), -low)),
+    };
+    Ok((i, bounds))
+}
+
 /// The value of `b[i..i + 8]` when those are eight ASCII digits (SWAR: the
 /// check and the conversion work on all eight bytes at once).
 #[inline]
@@ -608,6 +673,7 @@ mod tests {
             }
             let want = number_scan(&t).map(|(n, _)| n);
             assert_eq!(number_skip(&t), want, "{:?}", String::from_utf8_lossy(&t));
+            assert_bounds_agree(&t);
         }
         for s in [
             "-122.422003528252475",
@@ -618,6 +684,38 @@ mod tests {
             "12345678901234567890",
         ] {
             assert_eq!(number_skip(s.as_bytes()), number_scan(s.as_bytes()).map(|(n, _)| n), "{s}");
+            assert_bounds_agree(s.as_bytes());
+        }
+        assert_eq!(
+            number_skip_bounds(b"-122.422003528"),
+            Ok((14, Some((-122.42200353, -122.42200352))))
+        );
+        assert_eq!(number_skip_bounds(b"37.5,"), Ok((4, Some((37.0, 38.0)))));
+        assert_eq!(number_skip_bounds(b"0.0]"), Ok((3, Some((0.0, 1.0)))));
+        assert_eq!(number_skip_bounds(b"12.00000000]"), Ok((11, Some((12.0, 12.0)))));
+        assert_eq!(number_skip_bounds(b"1e5"), Ok((3, None)));
+        assert_eq!(number_skip_bounds(b"1234567890123456"), Ok((16, None)));
+    }
+
+    /// `number_skip_bounds` ends or fails where `number_scan` does, and its
+    /// bounds hold the value `number_scan` reads.
+    fn assert_bounds_agree(t: &[u8]) {
+        let text = String::from_utf8_lossy(t);
+        let got = number_skip_bounds(t);
+        match number_scan(t) {
+            Err(at) => assert_eq!(got, Err(at), "{text:?}"),
+            Ok((n, d)) => {
+                let Ok((m, bounds)) = got else { panic!("{text:?}: {got:?}") };
+                assert_eq!(m, n, "{text:?}");
+                if let Some((low, high)) = bounds {
+                    let v = d.approx();
+                    let slack = v.abs() * 1e-12;
+                    assert!(
+                        low - slack <= v && v <= high + slack,
+                        "{text:?}: {v} not in {low}..{high}"
+                    );
+                }
+            }
         }
     }
 }

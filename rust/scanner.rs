@@ -376,9 +376,86 @@ impl<'a, 't> Scanner<'a, 't> {
     /// A number at a used field; reported unless the field's gate rules it out.
     #[inline]
     fn number_leaf(&mut self, field: FieldId, tracks: bool, v: &mut impl Visitor) -> Res<()> {
-        let start = self.pos;
-        let d = self.number()?;
         let gate = self.gates.get(field as usize).unwrap_or(&NumGate::Always);
+        if !tracks {
+            if let Some(window) = gate.window() {
+                if self.passes_over(window)? {
+                    return Ok(());
+                }
+            }
+        }
+        self.number_read(field, tracks, v)
+    }
+
+    /// At a number that fires nothing outside `window`: when its first
+    /// digits already put it outside, checks its syntax and steps over it
+    /// without computing its value (true); else leaves the cursor (false).
+    #[inline(always)]
+    fn passes_over(&mut self, window: (f64, f64)) -> Res<bool> {
+        match crate::json::number_skip_bounds(&self.bytes[self.pos..]) {
+            Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => {
+                self.pos += n;
+                Ok(true)
+            }
+            Ok(_) => Ok(false),
+            Err(at) => {
+                self.pos += at;
+                Err(self.syntax("invalid number"))
+            }
+        }
+    }
+
+    /// The elements of an array at a gated leaf, from the cursor on, while
+    /// they are numbers whose first digits put them outside `window`
+    /// (coordinates searched for one value): checked and passed over in a
+    /// tight loop, `index` counting them. `Ok(true)` when that reached the
+    /// closing bracket (consumed); `Ok(false)` with the cursor on the first
+    /// element that needs a closer look.
+    fn pass_numbers(&mut self, window: (f64, f64), index: &mut u32) -> Res<bool> {
+        let b = self.bytes;
+        let mut p = self.pos;
+        loop {
+            while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(p) {
+                p += 1;
+            }
+            if !matches!(b.get(p), Some(b'-' | b'0'..=b'9')) {
+                break;
+            }
+            match crate::json::number_skip_bounds(&b[p..]) {
+                Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => p += n,
+                Ok(_) => break,
+                Err(at) => {
+                    self.pos = p + at;
+                    return Err(self.syntax("invalid number"));
+                }
+            }
+            while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(p) {
+                p += 1;
+            }
+            match b.get(p) {
+                Some(b',') => {
+                    p += 1;
+                    *index += 1;
+                }
+                Some(b']') => {
+                    self.pos = p + 1;
+                    return Ok(true);
+                }
+                _ => {
+                    self.pos = p;
+                    return Err(self.syntax("expected ',' or ']' in an array"));
+                }
+            }
+        }
+        self.pos = p;
+        Ok(false)
+    }
+
+    /// A number at a used field, read whole; reported unless its gate rules it out.
+    fn number_read(&mut self, field: FieldId, tracks: bool, v: &mut impl Visitor) -> Res<()> {
+        let start = self.pos;
+        let gate = self.gates.get(field as usize).unwrap_or(&NumGate::Always);
+        let d = self.number()?;
         if tracks || gate.admits(&d) {
             let text = self.text.get(start..self.pos).unwrap_or_default();
             v.leaf(
@@ -403,12 +480,24 @@ impl<'a, 't> Scanner<'a, 't> {
         let id = self.next_array;
         self.next_array += 1;
         self.arrays.push((id, 0));
+        // Numbers at a gated leaf (coordinates searched for one value) are
+        // mostly passed over by their first digits, in a loop of their own;
+        // an element's place is set only for what goes further.
+        let window = match leaf_field {
+            Some(f) if !tracks => self.gates.get(f as usize).and_then(NumGate::window),
+            _ => None,
+        };
         self.ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
         } else {
             let mut index = 0u32;
             loop {
+                if let Some(window) = window {
+                    if self.pass_numbers(window, &mut index)? {
+                        break;
+                    }
+                }
                 self.ws();
                 if let Some(top) = self.arrays.last_mut() {
                     top.1 = index;
@@ -416,7 +505,7 @@ impl<'a, 't> Scanner<'a, 't> {
                 self.version = self.version.wrapping_add(1);
                 match (leaf_field, self.peek()) {
                     (Some(field), Some(b'-' | b'0'..=b'9')) => {
-                        self.number_leaf(field, tracks, v)?
+                        self.number_read(field, tracks, v)?
                     }
                     _ => self.value(node, v)?,
                 }

@@ -74,6 +74,23 @@ impl NumGate {
         }
     }
 
+    /// The values a number must lie between to fire anything here (with the
+    /// same doubled tolerance as [`admits`](Self::admits)): `None` when any
+    /// number may, an empty window when none can.
+    #[inline]
+    pub fn window(&self) -> Option<(f64, f64)> {
+        match self {
+            NumGate::Always => None,
+            NumGate::Never => Some((f64::INFINITY, f64::NEG_INFINITY)),
+            NumGate::Values(values) => match (values.first(), values.last()) {
+                (Some(&first), Some(&last)) => {
+                    Some((first - first.abs() * 2e-9, last + last.abs() * 2e-9))
+                }
+                _ => Some((f64::INFINITY, f64::NEG_INFINITY)),
+            },
+        }
+    }
+
     /// Whether a number read as `d` may fire some predicate.
     #[inline]
     pub fn admits(&self, d: &number::Decimal) -> bool {
