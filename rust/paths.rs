@@ -53,9 +53,46 @@ fn names_again(f: &memchr::memmem::Finder<'_>, rest: &[u8]) -> bool {
 #[derive(Debug, Clone)]
 pub struct PathTrie {
     pub nodes: Vec<TrieNode>,
-    /// For each top-level used name N: a searcher for `"N`, whose hits count
-    /// when followed by `"` or `.` (see `rest_is_unused`). Built by `finish`.
-    stop_finders: Vec<memchr::memmem::Finder<'static>>,
+    /// By node: for each of its children's names N, a searcher for `"N`,
+    /// whose hits count when followed by `"` or `.` (see `rest_is_unused`);
+    /// `None` where a scan may not stop early (too many children to search
+    /// for). Built by `finish`.
+    stop_finders: Vec<Option<Box<[memchr::memmem::Finder<'static>]>>>,
+}
+
+/// A nested object may end the scan early only if it has at most this many
+/// used children (each is one search over the rest of the event). The
+/// top-level object always may.
+const STOP_CHILDREN: usize = 8;
+
+/// The objects on the way from the event's root to the one being scanned,
+/// when every used member of each of them, but the one leading on, has
+/// been seen (none inside an array): once the last of them is complete, so
+/// is everything the event can say about a used path.
+#[derive(Debug, Clone, Copy)]
+pub struct Chain {
+    nodes: [u32; 8],
+    len: usize,
+}
+
+impl Chain {
+    /// The chain of the event's root object.
+    pub fn root() -> Chain {
+        Chain { nodes: [0; 8], len: 1 }
+    }
+
+    /// This chain led on to `node`, if there is room.
+    #[inline]
+    pub fn then(&self, node: u32) -> Option<Chain> {
+        let mut c = *self;
+        *c.nodes.get_mut(c.len)? = node;
+        c.len += 1;
+        Some(c)
+    }
+
+    fn nodes(&self) -> &[u32] {
+        &self.nodes[..self.len]
+    }
 }
 
 impl Default for PathTrie {
@@ -135,22 +172,42 @@ impl PathTrie {
                 Vec::new()
             };
         }
-        self.stop_finders = self.nodes[0]
-            .children
-            .keys()
-            .map(|name| [&b"\""[..], name].concat())
-            .map(|needle| memchr::memmem::Finder::new(&needle).into_owned())
+        self.stop_finders = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                (i == 0 || (!n.children.is_empty() && n.children.len() <= STOP_CHILDREN)).then(
+                    || {
+                        n.children
+                            .keys()
+                            .map(|name| [&b"\""[..], name].concat())
+                            .map(|needle| memchr::memmem::Finder::new(&needle).into_owned())
+                            .collect()
+                    },
+                )
+            })
             .collect();
     }
 
-    /// Can the rest of an event, after the last used top-level member was
-    /// seen, be ignored? Only if no later key can name a used path again:
-    /// none spells a used top-level name, alone or followed by a dot. Where
-    /// the rest has a backslash (a key might be escaped) the answer is no;
-    /// where a string merely contains such a name, it is a safe "no" too.
-    pub fn rest_is_unused(&self, rest: &[u8]) -> bool {
+    /// Whether an object at `node` may end the scan early (see [`Chain`]).
+    #[inline]
+    pub fn can_stop(&self, node: u32) -> bool {
+        matches!(self.stop_finders.get(node as usize), Some(Some(_)))
+    }
+
+    /// Can the rest of an event be ignored, once the last used member of
+    /// the last object of `chain` was seen? Only if no later key can name a
+    /// used path again: none spells a used member name of an object on the
+    /// chain, alone or followed by a dot. Where the rest has a backslash (a
+    /// key might be escaped) the answer is no; where a string merely
+    /// contains such a name, it is a safe "no" too.
+    pub fn rest_is_unused(&self, chain: &Chain, rest: &[u8]) -> bool {
         memchr::memchr(b'\\', rest).is_none()
-            && self.stop_finders.iter().all(|f| !names_again(f, rest))
+            && chain.nodes().iter().all(|&node| match self.stop_finders.get(node as usize) {
+                Some(Some(finders)) => finders.iter().all(|f| !names_again(f, rest)),
+                _ => false,
+            })
     }
 
     pub fn len(&self) -> usize {

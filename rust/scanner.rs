@@ -11,7 +11,7 @@
 
 use crate::error::{EventError, EventErrorKind};
 use crate::json::EscapeError;
-use crate::paths::{FieldId, PathTrie};
+use crate::paths::{Chain, FieldId, PathTrie};
 use crate::values::NumGate;
 
 /// A leaf value of the event, at a used field.
@@ -190,7 +190,7 @@ impl<'a, 't> Scanner<'a, 't> {
             Some(_) => return Err(s.syntax("expected a JSON value")),
             None => return Err(s.syntax("empty input")),
         }
-        if let Flow::Continue = s.object(0, true, visitor)? {
+        if let Flow::Continue = s.object(0, Some(Chain::root()), visitor)? {
             s.ws();
             if s.pos < s.bytes.len() {
                 return Err(s.syntax("trailing characters after the event"));
@@ -240,18 +240,21 @@ impl<'a, 't> Scanner<'a, 't> {
 
     /// Scans an object at `node` of the trie; the cursor is on `{`.
     ///
-    /// At the top level, once every used member has been seen, scanning stops
-    /// if the rest of the event cannot hold another value for a used path:
-    /// no later key may repeat a used member's name or extend it with a dot
+    /// Scanning stops early once everything the event can say about a used
+    /// path has been read: `chain` says whether this object is the last
+    /// incomplete one on its way from the root (see [`Chain`]); once all its
+    /// used members have been seen, the scan stops if the rest of the event
+    /// cannot hold another value for a used path — no later key may repeat a
+    /// used member name of an object on the chain or extend it with a dot
     /// (`"detail.type"` after `"detail"`). The trie checks that with a SIMD
     /// substring search over the rest (see `PathTrie::rest_is_unused`).
-    fn object(&mut self, node: u32, top: bool, v: &mut impl Visitor) -> Res<Flow> {
+    fn object(&mut self, node: u32, chain: Option<Chain>, v: &mut impl Visitor) -> Res<Flow> {
         self.enter()?;
         self.pos += 1;
         let trie = self.trie;
         let here = &trie.nodes[node as usize];
         let children = &here.children;
-        let wanted = if top { children.len() } else { 0 };
+        let chain = chain.filter(|_| trie.can_stop(node));
         let mut seen = Seen::default();
         self.ws();
         if self.peek() == Some(b'}') {
@@ -280,13 +283,22 @@ impl<'a, 't> Scanner<'a, 't> {
             self.ws();
             match child {
                 Some(c) => {
-                    self.value(c, v)?;
-                    if wanted > 0
+                    // Only a member named exactly (not a dotted key) counts as seen.
+                    let counts = chain.is_some()
                         && !seen.contains(c)
-                        && here.get(&self.bytes[start..end]) == Some(c)
-                    {
+                        && here.get(&self.bytes[start..end]) == Some(c);
+                    let last = match chain {
+                        Some(ch) if counts && seen.len() + 1 == children.len() => ch.then(c),
+                        _ => None,
+                    };
+                    if let Flow::Done = self.value(c, last, v)? {
+                        return Ok(Flow::Done);
+                    }
+                    if let (true, Some(ch)) = (counts, &chain) {
                         seen.push(c);
-                        if seen.len() == wanted && trie.rest_is_unused(&self.bytes[self.pos..]) {
+                        if seen.len() == children.len()
+                            && trie.rest_is_unused(ch, &self.bytes[self.pos..])
+                        {
                             return Ok(Flow::Done);
                         }
                     }
@@ -307,22 +319,24 @@ impl<'a, 't> Scanner<'a, 't> {
         Ok(Flow::Continue)
     }
 
-    /// A value at a used node: descend into objects and arrays, report leaves.
-    fn value(&mut self, node: u32, v: &mut impl Visitor) -> Res<()> {
+    /// A value at a used node: descend into objects and arrays, report
+    /// leaves. `chain`: as for [`object`](Self::object), when the value is
+    /// the last used member missing on its way from the root.
+    fn value(&mut self, node: u32, chain: Option<Chain>, v: &mut impl Visitor) -> Res<Flow> {
         let trie = self.trie;
         let n = &trie.nodes[node as usize];
         match self.peek() {
             Some(b'{') => {
                 if n.children.is_empty() {
-                    self.skip_value()
+                    self.skip_value().map(|_| Flow::Continue)
                 } else {
-                    self.object(node, false, v).map(|_| ())
+                    self.object(node, chain, v)
                 }
             }
-            Some(b'[') => self.array(node, v),
+            Some(b'[') => self.array(node, v).map(|_| Flow::Continue),
             _ => {
                 let Some(field) = n.field else {
-                    return self.skip_value();
+                    return self.skip_value().map(|_| Flow::Continue);
                 };
                 let tracks = n.tracks_presence;
                 let ctx_version = self.version;
@@ -368,7 +382,7 @@ impl<'a, 't> Scanner<'a, 't> {
                     Some(b'-' | b'0'..=b'9') => self.number_leaf(field, tracks, v)?,
                     _ => return Err(self.syntax("expected a JSON value")),
                 }
-                Ok(())
+                Ok(Flow::Continue)
             }
         }
     }
@@ -507,7 +521,9 @@ impl<'a, 't> Scanner<'a, 't> {
                     (Some(field), Some(b'-' | b'0'..=b'9')) => {
                         self.number_read(field, tracks, v)?
                     }
-                    _ => self.value(node, v)?,
+                    _ => {
+                        self.value(node, None, v)?;
+                    }
                 }
                 self.ws();
                 match self.peek() {

@@ -191,6 +191,29 @@ def test_later_members_still_count_after_early_exit() -> None:
     assert m.rules_for_event(b'{"x": {"y": "q"}, "a": "1", "b": "x.y"}') == []
 
 
+def test_nested_early_exit_keeps_later_members_that_can_count() -> None:
+    # Scanning may also stop inside a nested object once it holds the last
+    # used members of the event, but again not when a later key, at that
+    # level or above, can still name a used path.
+    m = Machine()
+    m.add_rule("t", {"p": {"s": ["x"]}, "g": {"type": [{"anything-but": "Polygon"}]}})
+    m.add_rule("d", {"g": {"c": {"z": ["deep"]}}})
+    assert m.rules_for_event(b'{"p": {"s": "x"}, "g": {"type": "Line", "c": []}}') == ["t"]
+    assert m.rules_for_event(b'{"p": {"s": "x"}, "g": {"type": "L", "type": "Polygon"}}') == ["t"]
+    assert m.rules_for_event(b'{"p": {"s": "x"}, "g": {"c": {"z": "deep"}, "type": "L"}}') == [
+        "d", "t"]
+    assert m.rules_for_event(b'{"p": {"s": "x"}, "g": {"type": "L", "c": {"z": "deep"}}}') == [
+        "d", "t"]
+    assert m.rules_for_event(b'{"g": {"type": "L", "c": {"z": "-"}}, "p": {"s": "x"}}') == ["t"]
+    assert m.rules_for_event(b'{"g": {"type": "L", "c": {"z": 1}}, "g.c.z": "deep"}') == ["d"]
+    assert m.rules_for_event(b'{"p": {"s": "x"}, "g": {"type": "L", "c": {"z": "-"}}, '
+                             b'"p": {"s": "y"}}') == ["t"]
+    # Inside an array nothing stops early: a later element counts too.
+    m = Machine()
+    m.add_rule("a", {"g": {"k": ["2"]}})
+    assert m.rules_for_event(b'{"g": [{"k": "1"}, {"k": "2"}]}') == ["a"]
+
+
 def test_threads_and_analysis_calls_agree() -> None:
     np = pytest.importorskip("numpy")
     m = Machine()

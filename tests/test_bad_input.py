@@ -159,3 +159,9 @@ def test_scanning_stops_early_once_all_used_fields_are_seen() -> None:
     assert m.rules_for_event(b'{"a": "x", "b": nonsense') == ["r"]
     with pytest.raises(InvalidEventError):
         m.rules_for_event(b'{"b": nonsense, "a": "x"}')
+    # The same inside a nested object that holds the event's last used member.
+    m = Machine()
+    m.add_rule("r", {"a": ["x"], "g": {"t": ["y"]}})
+    assert m.rules_for_event(b'{"a": "x", "g": {"t": "y", "c": [1,, 2]}}') == ["r"]
+    with pytest.raises(InvalidEventError):
+        m.rules_for_event(b'{"a": "x", "g": {"c": [1,, 2], "t": "y"}}')
