@@ -51,6 +51,9 @@ class Profile:
     """Exact rules compiled for the rules-per-second and memory figures."""
     reference_check_events: int
     """Bus / size events checked against the reference matcher (all citylots lines are)."""
+    thread_seconds: float
+    """Each thread figure times at least this long, its events repeated as
+    needed: a shorter run measures thread start-up and scheduling."""
     rust_events: int
     """Events per rule set in the Rust bench (0: all of them)."""
     rust_pass_seconds: float
@@ -76,6 +79,7 @@ FULL = Profile(
     peer_positives=40,
     build_rules=100_000,
     reference_check_events=2_000,
+    thread_seconds=1.0,
     rust_events=0,
     rust_pass_seconds=1.5,
     rust_measure_seconds=3.0,
@@ -98,6 +102,7 @@ QUICK = Profile(
     peer_positives=15,
     build_rules=10_000,
     reference_check_events=300,
+    thread_seconds=0.25,
     rust_events=2_000,
     rust_pass_seconds=0.03,
     rust_measure_seconds=0.2,

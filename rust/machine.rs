@@ -355,13 +355,19 @@ impl Machine {
             return (snap, out);
         }
         let chunk = events.len().div_ceil(threads);
+        // The calling thread takes the first part itself (its scratch is
+        // warm), and one thread is started for each other part.
         let parts: Vec<Vec<_>> = std::thread::scope(|scope| {
-            let handles: Vec<_> =
-                events.chunks(chunk).map(|part| scope.spawn(move || run(part))).collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect()
+            let mut chunks = events.chunks(chunk);
+            let first = chunks.next().unwrap_or_default();
+            let handles: Vec<_> = chunks.map(|part| scope.spawn(move || run(part))).collect();
+            let mut parts = vec![run(first)];
+            parts.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
+            );
+            parts
         });
         let mut out = Vec::with_capacity(events.len());
         for part in parts {
