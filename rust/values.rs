@@ -52,8 +52,9 @@ pub struct FieldMatcher {
 pub enum NumGate {
     /// No predicate fires for a number.
     Never,
-    /// Only float64 equality with these values (sorted) can fire.
-    Values(Vec<f64>),
+    /// Only float64 equality with these values (sorted) can fire; `window`
+    /// is kept beside them (see [`window`](Self::window)).
+    Values { values: Vec<f64>, window: (f64, f64) },
     /// Anything may fire: ranges, `exists`, `anything-but`, integer texts.
     #[default]
     Always,
@@ -65,13 +66,22 @@ impl NumGate {
         match (self, other) {
             (NumGate::Always, _) | (_, NumGate::Always) => NumGate::Always,
             (NumGate::Never, g) | (g, NumGate::Never) => g,
-            (NumGate::Values(mut a), NumGate::Values(b)) => {
+            (NumGate::Values { values: mut a, .. }, NumGate::Values { values: b, .. }) => {
                 a.extend(b);
-                a.sort_by(f64::total_cmp);
-                a.dedup();
-                NumGate::Values(a)
+                NumGate::values(a)
             }
         }
+    }
+
+    /// The gate letting through numbers equal to one of `values`.
+    pub fn values(mut values: Vec<f64>) -> NumGate {
+        values.sort_by(f64::total_cmp);
+        values.dedup();
+        let window = match (values.first(), values.last()) {
+            (Some(&first), Some(&last)) => (first - first.abs() * 2e-9, last + last.abs() * 2e-9),
+            _ => (f64::INFINITY, f64::NEG_INFINITY),
+        };
+        NumGate::Values { values, window }
     }
 
     /// The values a number must lie between to fire anything here (with the
@@ -82,12 +92,7 @@ impl NumGate {
         match self {
             NumGate::Always => None,
             NumGate::Never => Some((f64::INFINITY, f64::NEG_INFINITY)),
-            NumGate::Values(values) => match (values.first(), values.last()) {
-                (Some(&first), Some(&last)) => {
-                    Some((first - first.abs() * 2e-9, last + last.abs() * 2e-9))
-                }
-                _ => Some((f64::INFINITY, f64::NEG_INFINITY)),
-            },
+            NumGate::Values { window, .. } => Some(*window),
         }
     }
 
@@ -97,15 +102,11 @@ impl NumGate {
         match self {
             NumGate::Always => true,
             NumGate::Never => false,
-            NumGate::Values(values) => {
+            NumGate::Values { values, window: (below, above) } => {
                 // Most numbers fall outside all the values at once: one
                 // comparison with the outermost ones (tolerance doubled).
                 let a = d.approx();
-                let (Some(&first), Some(&last)) = (values.first(), values.last()) else {
-                    return false;
-                };
-                let below = first - first.abs() * 2e-9;
-                let above = last + last.abs() * 2e-9;
+                let (below, above) = (*below, *above);
                 if a.is_finite() && (a != 0.0 || d.mantissa == 0) && (a < below || a > above) {
                     return false;
                 }
@@ -294,7 +295,7 @@ impl FieldMatcher {
         match (only_eq, self.num_eq_sorted.is_empty()) {
             (false, _) => NumGate::Always,
             (true, true) => NumGate::Never,
-            (true, false) => NumGate::Values(self.num_eq_sorted.clone()),
+            (true, false) => NumGate::values(self.num_eq_sorted.clone()),
         }
     }
 

@@ -151,6 +151,31 @@ def test_errors_in_skipped_parts_are_found() -> None:
     assert info.value.offset == 21
 
 
+@pytest.mark.parametrize(("data", "offset"), [
+    (b'{"skip": "ab\xffc", "a": "x"}', 12),            # a string no rule reads
+    (b'{"skip": "abcdefghijklmnopqrstu\xc3", "a": "x"}', 31),  # past the short path
+    (b'{"sk\xe9": 1, "a": "x"}', 4),                   # a member name
+    (b'{"a": "x\\n\xed\xa0\x80"}', 10),               # after an escape (a surrogate)
+    (b'{"a": \xff}', 6),                                # outside any string
+    (b'{"a": nope, "b": "\xff"}', 18),                 # bad syntax first, bad UTF-8 later
+])
+def test_invalid_utf8_is_reported_where_it_starts(data: bytes, offset: int) -> None:
+    m = Machine()
+    m.add_rule("r", {"a": ["x"]})
+    with pytest.raises(InvalidEventError) as info:
+        m.rules_for_event(data)
+    assert (info.value.kind, info.value.offset) == ("invalid_utf8", offset)
+
+
+def test_multibyte_text_is_read_across_word_boundaries() -> None:
+    m = Machine()
+    m.add_rule("r", {"k\u00e9y": [{"prefix": "\U0001f600"}]})
+    for pad in range(12):
+        text = "x" * pad
+        event = f'{{"k\u00e9y": "\U0001f600{text}\u00e9", "{text}\u00fc": "\u00e9"}}'
+        assert m.rules_for_event(event.encode()) == ["r"], pad
+
+
 def test_scanning_stops_early_once_all_used_fields_are_seen() -> None:
     m = Machine()
     m.add_rule("r", {"a": ["x"]})
