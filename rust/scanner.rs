@@ -421,10 +421,11 @@ impl<'a, 't> Scanner<'a, 't> {
 
     /// The elements of an array at a gated leaf, from the cursor on, while
     /// they are numbers whose first digits put them outside `window`
-    /// (coordinates searched for one value): checked and passed over in a
-    /// tight loop, `index` counting them. `Ok(true)` when that reached the
-    /// closing bracket (consumed); `Ok(false)` with the cursor on the first
-    /// element that needs a closer look.
+    /// (coordinates searched for one value), or arrays of nothing else:
+    /// checked and passed over in a tight loop, `index` counting them.
+    /// `Ok(true)` when that reached the closing bracket (consumed);
+    /// `Ok(false)` with the cursor on the first element that needs a closer
+    /// look.
     fn pass_numbers(&mut self, window: (f64, f64), index: &mut u32) -> Res<bool> {
         let b = self.bytes;
         let mut p = self.pos;
@@ -432,16 +433,26 @@ impl<'a, 't> Scanner<'a, 't> {
             while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(p) {
                 p += 1;
             }
-            if !matches!(b.get(p), Some(b'-' | b'0'..=b'9')) {
-                break;
-            }
-            match crate::json::number_skip_bounds(&b[p..]) {
-                Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => p += n,
-                Ok(_) => break,
-                Err(at) => {
-                    self.pos = p + at;
-                    return Err(self.syntax("invalid number"));
+            match b.get(p) {
+                Some(b'-' | b'0'..=b'9') => match crate::json::number_skip_bounds(&b[p..]) {
+                    Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => p += n,
+                    Ok(_) => break,
+                    Err(at) => {
+                        self.pos = p + at;
+                        return Err(self.syntax("invalid number"));
+                    }
+                },
+                Some(b'[') => {
+                    let ids = self.next_array;
+                    match self.pass_array(p, window, 1) {
+                        Some(end) => p = end,
+                        None => {
+                            self.next_array = ids;
+                            break;
+                        }
+                    }
                 }
+                _ => break,
             }
             while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(p) {
                 p += 1;
@@ -463,6 +474,47 @@ impl<'a, 't> Scanner<'a, 't> {
         }
         self.pos = p;
         Ok(false)
+    }
+
+    /// The array at `p` (nested `level` deep in a gated leaf's array), when
+    /// it holds only numbers outside `window` and arrays of such (checked
+    /// as the scan would): the offset just past it, its arrays counted as
+    /// the scan counts them. `None` when anything in it needs the full scan
+    /// (which then reads it again, reporting and erring as usual; the
+    /// caller restores the count).
+    fn pass_array(&mut self, p: usize, window: (f64, f64), level: usize) -> Option<usize> {
+        if level > 8 || self.depth + level > self.max_depth {
+            return None;
+        }
+        self.next_array += 1;
+        let b = self.bytes;
+        let ws = |q: &mut usize| {
+            while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(*q) {
+                *q += 1;
+            }
+        };
+        let mut q = p + 1;
+        ws(&mut q);
+        if b.get(q) == Some(&b']') {
+            return Some(q + 1);
+        }
+        loop {
+            ws(&mut q);
+            match b.get(q) {
+                Some(b'-' | b'0'..=b'9') => match crate::json::number_skip_bounds(&b[q..]) {
+                    Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => q += n,
+                    _ => return None,
+                },
+                Some(b'[') => q = self.pass_array(q, window, level + 1)?,
+                _ => return None,
+            }
+            ws(&mut q);
+            match b.get(q) {
+                Some(b',') => q += 1,
+                Some(b']') => return Some(q + 1),
+                _ => return None,
+            }
+        }
     }
 
     /// A number at a used field, read whole; reported unless its gate rules it out.
