@@ -203,6 +203,9 @@ impl PathTrie {
     /// key might be escaped) the answer is no; where a string merely
     /// contains such a name, it is a safe "no" too.
     pub fn rest_is_unused(&self, chain: &Chain, rest: &[u8]) -> bool {
+        // Keys begin with a quote: no quote, no key (the end of most events).
+        let Some(first) = memchr::memchr(b'"', rest) else { return true };
+        let rest = &rest[first..];
         memchr::memchr(b'\\', rest).is_none()
             && chain.nodes().iter().all(|&node| match self.stop_finders.get(node as usize) {
                 Some(Some(finders)) => finders.iter().all(|f| !names_again(f, rest)),
