@@ -508,8 +508,13 @@ impl PyMachine {
         stop_at_error: bool,
     ) -> PyResult<(Arc<crate::Snapshot>, Vec<crate::Matches>)> {
         let texts: Vec<Text> = events.try_iter()?.map(|e| text_of(&e?)).collect::<PyResult<_>>()?;
-        let machine = self.inner.clone();
-        Ok(py.detach(move || machine.rules_for_events(&texts, threads, stop_at_error)))
+        let machine = &self.inner;
+        // Borrowed, so that the texts are dropped here, with the GIL held:
+        // dropped without it, each would queue its reference count in
+        // PyO3's global pool.
+        let results = py.detach(|| machine.rules_for_events(&texts, threads, stop_at_error));
+        drop(texts);
+        Ok(results)
     }
 
     /// Matches `events` and gives each event's rules as column numbers into

@@ -130,6 +130,23 @@ static STRING_STOP: [bool; 256] = {
     t
 };
 
+/// At a number (`b` starts with `-` or a digit) where only values within
+/// `window` can fire anything: its length when its sign or first digits put
+/// it outside, `None` when it may lie inside, or where its syntax fails (as
+/// `json::number_scan` says). A sign the window excludes needs no digit read.
+#[inline(always)]
+fn ruled_out(b: &[u8], window: (f64, f64)) -> Result<Option<usize>, usize> {
+    let negative = b.first() == Some(&b'-');
+    if (negative && window.0 > 0.0) || (!negative && window.1 < 0.0) {
+        return crate::json::number_skip(b).map(Some);
+    }
+    match crate::json::number_skip_bounds(b) {
+        Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => Ok(Some(n)),
+        Ok(_) => Ok(None),
+        Err(at) => Err(at),
+    }
+}
+
 /// The scanner's growable buffers (the skipper's stack), kept by the caller
 /// between events so skipping allocates nothing once it has grown.
 #[derive(Debug, Default)]
@@ -406,12 +423,12 @@ impl<'a, 't> Scanner<'a, 't> {
     /// without computing its value (true); else leaves the cursor (false).
     #[inline(always)]
     fn passes_over(&mut self, window: (f64, f64)) -> Res<bool> {
-        match crate::json::number_skip_bounds(&self.bytes[self.pos..]) {
-            Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => {
+        match ruled_out(&self.bytes[self.pos..], window) {
+            Ok(Some(n)) => {
                 self.pos += n;
                 Ok(true)
             }
-            Ok(_) => Ok(false),
+            Ok(None) => Ok(false),
             Err(at) => {
                 self.pos += at;
                 Err(self.syntax("invalid number"))
@@ -434,9 +451,9 @@ impl<'a, 't> Scanner<'a, 't> {
                 p += 1;
             }
             match b.get(p) {
-                Some(b'-' | b'0'..=b'9') => match crate::json::number_skip_bounds(&b[p..]) {
-                    Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => p += n,
-                    Ok(_) => break,
+                Some(b'-' | b'0'..=b'9') => match ruled_out(&b[p..], window) {
+                    Ok(Some(n)) => p += n,
+                    Ok(None) => break,
                     Err(at) => {
                         self.pos = p + at;
                         return Err(self.syntax("invalid number"));
@@ -501,8 +518,8 @@ impl<'a, 't> Scanner<'a, 't> {
         loop {
             ws(&mut q);
             match b.get(q) {
-                Some(b'-' | b'0'..=b'9') => match crate::json::number_skip_bounds(&b[q..]) {
-                    Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => q += n,
+                Some(b'-' | b'0'..=b'9') => match ruled_out(&b[q..], window) {
+                    Ok(Some(n)) => q += n,
                     _ => return None,
                 },
                 Some(b'[') => q = self.pass_array(q, window, level + 1)?,
