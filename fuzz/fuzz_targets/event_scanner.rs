@@ -15,7 +15,8 @@
 //!   order carries no meaning in JSON; arrays keep their order).
 //!
 //! The converse (serde_json rejects, the scanner says Ok) is allowed: the
-//! scanner stops once every used top-level member has been seen.
+//! scanner stops once the last object holding used members has given all of
+//! them (at the top level or inside it; see `scanner.rs`).
 
 #![no_main]
 
