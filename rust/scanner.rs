@@ -300,10 +300,13 @@ impl<'a, 't> Scanner<'a, 't> {
             self.ws();
             match child {
                 Some(c) => {
-                    // Only a member named exactly (not a dotted key) counts as seen.
+                    // Only a member named exactly (not a dotted or escaped key)
+                    // counts as seen; a plain key without a dot found a child
+                    // by its exact name.
                     let counts = chain.is_some()
+                        && !escaped
                         && !seen.contains(c)
-                        && here.get(&self.bytes[start..end]) == Some(c);
+                        && memchr::memchr(b'.', &self.bytes[start..end]).is_none();
                     let last = match chain {
                         Some(ch) if counts && seen.len() + 1 == children.len() => ch.then(c),
                         _ => None,
