@@ -169,12 +169,10 @@ pub(crate) fn number_scan(b: &[u8]) -> Result<(usize, Decimal), usize> {
 }
 
 /// How many ASCII digits `b` holds from `i` on; eight at a time by SWAR.
-#[inline]
+#[inline(always)]
 fn digit_run(b: &[u8], i: usize) -> usize {
     let mut j = i;
-    while let Some(chunk) = b.get(j..j + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
+    while let Some(&w) = b.get(j..).and_then(<[u8]>::first_chunk::<8>) {
         // A digit is 0x30..=0x39: xor-ed with 0x30 it is 0..=9. Adding 0x76
         // to the low seven bits sets the high bit from 10 up (no carry leaves
         // a byte); or-ing the byte itself catches 0x80 and above.
@@ -192,12 +190,14 @@ fn digit_run(b: &[u8], i: usize) -> usize {
     j - i
 }
 
-/// The length of the JSON number at the start of `b`, or the offset at which
-/// it stops being one — exactly as [`number_scan`] answers, without reading
-/// the value: the skipper's path for numbers no rule can see.
-#[inline]
-pub(crate) fn number_skip(b: &[u8]) -> Result<usize, usize> {
-    let mut i = usize::from(b.first() == Some(&b'-'));
+/// Where the JSON number starting at `b[start]` ends, or where it stops
+/// being one — exactly as [`number_scan`] answers for `&b[start..]`, in
+/// positions of `b`, without reading the value: the skipper's path for
+/// numbers no rule can see. The skipper calls it with its own cursor, so no
+/// sub-slice is cut per number.
+#[inline(always)]
+pub(crate) fn number_end(b: &[u8], start: usize) -> Result<usize, usize> {
+    let mut i = start + usize::from(b.get(start) == Some(&b'-'));
     match b.get(i) {
         Some(b'0') => i += 1,
         Some(b'1'..=b'9') => i += digit_run(b, i),
@@ -583,9 +583,18 @@ mod tests {
 
     /// The skipper answers exactly as the reader: the same length, or the
     /// same offset of the error, on numbers and near-numbers of every shape
-    /// (digit runs around the eight-byte steps, bytes just outside `0`-`9`).
+    /// (digit runs around the eight-byte steps, bytes just outside `0`-`9`),
+    /// from the start of the input or after other bytes.
     #[test]
-    fn number_skip_agrees_with_number_scan() {
+    fn number_end_agrees_with_number_scan() {
+        let number_skip = |t: &[u8]| {
+            let at_start = number_end(t, 0);
+            let mut after = b"[ 1, ".to_vec();
+            after.extend_from_slice(t);
+            let shift = |n: usize| n + 5;
+            assert_eq!(number_end(&after, 5), at_start.map(shift).map_err(shift));
+            at_start
+        };
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = |n: u64| {
             state ^= state << 13;

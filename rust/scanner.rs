@@ -576,10 +576,7 @@ impl<'a, 't> Scanner<'a, 't> {
     /// Skips one value, checking its syntax, without recursion.
     fn skip_value(&mut self) -> Res<()> {
         match self.peek() {
-            Some(b'{' | b'[') => {
-                let base = self.depth;
-                self.skip_nested(base)
-            }
+            Some(b'{' | b'[') => self.skip_nested(),
             Some(b'"') => self.skip_string(),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
@@ -599,99 +596,255 @@ impl<'a, 't> Scanner<'a, 't> {
     /// syntax but not reading its value.
     #[inline]
     fn skip_number(&mut self) -> Res<()> {
-        match crate::json::number_skip(&self.bytes[self.pos..]) {
-            Ok(n) => {
-                self.pos += n;
+        match crate::json::number_end(self.bytes, self.pos) {
+            Ok(end) => {
+                self.pos = end;
                 Ok(())
             }
             Err(at) => {
-                self.pos += at;
+                self.pos = at;
                 Err(self.syntax("invalid number"))
             }
         }
     }
 
-    fn skip_nested(&mut self, base: usize) -> Res<()> {
+    /// Skips an object or array (the cursor is on its opening bracket).
+    fn skip_nested(&mut self) -> Res<()> {
         let mut stack = std::mem::take(&mut self.skip);
         stack.clear();
-        let r = self.skip_nested_with(base, &mut stack);
+        let r = self.skip_nested_with(&mut stack);
         self.skip = stack;
         r
     }
 
-    fn skip_nested_with(&mut self, base: usize, stack: &mut Vec<u8>) -> Res<()> {
-        let open = self.peek().unwrap_or(b'{');
-        self.enter()?;
-        self.pos += 1;
-        stack.push(if open == b'{' { b'}' } else { b']' });
-        self.ws();
-        if self.peek() == stack.last().copied() {
-            self.pos += 1;
-            self.depth -= 1;
+    /// The iterative skipper: the cursor is on an opening bracket, `stack`
+    /// is empty; on success the cursor is just past the matching bracket.
+    ///
+    /// The cursor, the depth and the innermost closing bracket live in
+    /// locals while the loop runs (written back on every exit), and each
+    /// step goes straight to the next token: whitespace by
+    /// [`skip_ws`], numbers by [`crate::json::number_end`], strings by the
+    /// scanner's own `string`. It checks what [`Scanner::enter`], `ws`,
+    /// `expect` and `literal` check, at the same offsets, with the same
+    /// messages; the test `skipper_agrees_with_reference` holds it to the
+    /// plain token-by-token loop it replaced.
+    fn skip_nested_with(&mut self, stack: &mut Vec<u8>) -> Res<()> {
+        let b = self.bytes;
+        let max_depth = self.max_depth;
+        // The depth is `base` plus the stack's length; `room` is how many
+        // containers may open before `enter` would refuse one.
+        let base = self.depth;
+        let room = max_depth.saturating_sub(base);
+        let mut pos = self.pos;
+        // An error at `$at`: write the locals back, then report as `syntax` does.
+        macro_rules! fail {
+            ($at:expr, $what:expr) => {{
+                self.pos = $at;
+                self.depth = base + stack.len();
+                return Err(self.syntax($what));
+            }};
+        }
+        // Enters the container whose opening bracket is at `pos`: the depth
+        // check of `enter`, then past the bracket and any whitespace.
+        macro_rules! open {
+            ($open:expr) => {{
+                if stack.len() >= room {
+                    self.pos = pos;
+                    self.depth = base + stack.len() + 1;
+                    return Err(EventError::new(EventErrorKind::TooDeep { limit: max_depth }, pos));
+                }
+                // `{` + 2 is `}`, `[` + 2 is `]`.
+                let c = $open + 2;
+                stack.push(c);
+                pos = skip_ws(b, pos + 1);
+                c
+            }};
+        }
+        let mut close = open!(byte_at(b, pos));
+        if byte_at(b, pos) == close {
+            self.pos = pos + 1;
+            stack.pop();
             return Ok(());
         }
-        self.skip_loop(base, stack, true)
-    }
-
-    /// The iterative skipper. `at_start`: at the first member/element of the
-    /// innermost container (else just after a value in it).
-    fn skip_loop(&mut self, base: usize, stack: &mut Vec<u8>, mut at_start: bool) -> Res<()> {
         loop {
-            let close = *stack.last().unwrap_or(&b'}');
-            if !at_start {
-                self.ws();
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b) if b == close => {
-                        self.pos += 1;
-                        stack.pop();
-                        self.depth -= 1;
-                        if stack.is_empty() {
-                            debug_assert_eq!(self.depth, base);
-                            return Ok(());
+            // At a member or an element of `close`'s container: whitespace
+            // before it is passed only when there is some (one compare when
+            // there is none), here and before a value.
+            if close == b'}' {
+                if byte_at(b, pos) != b'"' {
+                    pos = skip_ws(b, pos);
+                    if byte_at(b, pos) != b'"' {
+                        fail!(pos, "expected a member name");
+                    }
+                }
+                pos = match string_end(b, pos) {
+                    Some(end) => end,
+                    None => {
+                        self.pos = pos;
+                        if let Err(e) = self.string() {
+                            self.depth = base + stack.len();
+                            return Err(e);
                         }
+                        self.pos
+                    }
+                };
+                // `": "` in one compare, else any whitespace around the colon.
+                if pair_at(b, pos) == COLON_SPACE {
+                    pos += 2;
+                } else {
+                    pos = skip_ws(b, pos);
+                    if byte_at(b, pos) != b':' {
+                        fail!(pos, "expected ':' after a member name");
+                    }
+                    pos += 1;
+                }
+            }
+            let mut c = byte_at(b, pos);
+            if c <= b' ' {
+                pos = skip_ws(b, pos);
+                c = byte_at(b, pos);
+            }
+            match c {
+                b'-' | b'0'..=b'9' => match crate::json::number_end(b, pos) {
+                    Ok(end) => pos = end,
+                    Err(at) => fail!(at, "invalid number"),
+                },
+                b'"' => {
+                    pos = match string_end(b, pos) {
+                        Some(end) => end,
+                        None => {
+                            self.pos = pos;
+                            if let Err(e) = self.string() {
+                                self.depth = base + stack.len();
+                                return Err(e);
+                            }
+                            self.pos
+                        }
+                    }
+                }
+                b'{' | b'[' => {
+                    let c = open!(c);
+                    if byte_at(b, pos) != c {
+                        close = c;
                         continue;
                     }
-                    _ => return Err(self.syntax("expected ',' or a closing bracket")),
+                    pos += 1;
+                    stack.pop();
                 }
-            }
-            at_start = false;
-            self.ws();
-            if close == b'}' {
-                if self.peek() != Some(b'"') {
-                    return Err(self.syntax("expected a member name"));
+                b't' | b'f' | b'n' => {
+                    let word: &[u8] = match c {
+                        b't' => b"true",
+                        b'f' => b"false",
+                        _ => b"null",
+                    };
+                    if !b[pos..].starts_with(word) {
+                        fail!(pos, "invalid literal");
+                    }
+                    pos += word.len();
                 }
-                self.skip_string()?;
-                self.ws();
-                self.expect(b':', "expected ':' after a member name")?;
-                self.ws();
+                _ => fail!(pos, "expected a JSON value"),
             }
-            match self.peek() {
-                Some(open @ (b'{' | b'[')) => {
-                    self.enter()?;
-                    self.pos += 1;
-                    let c = if open == b'{' { b'}' } else { b']' };
-                    stack.push(c);
-                    self.ws();
-                    if self.peek() == Some(c) {
-                        self.pos += 1;
-                        stack.pop();
-                        self.depth -= 1;
-                    } else {
-                        at_start = true;
+            // Just after a value: a comma (`", "` in one compare), or
+            // closing brackets.
+            loop {
+                if pair_at(b, pos) == COMMA_SPACE {
+                    pos += 2;
+                    break;
+                }
+                pos = skip_ws(b, pos);
+                let c = byte_at(b, pos);
+                if c == b',' {
+                    pos += 1;
+                    break;
+                }
+                if c != close {
+                    fail!(pos, "expected ',' or a closing bracket");
+                }
+                pos += 1;
+                stack.pop();
+                match stack.last() {
+                    Some(&c) => close = c,
+                    None => {
+                        self.pos = pos;
+                        return Ok(());
                     }
                 }
-                Some(b'-' | b'0'..=b'9') => self.skip_number()?,
-                Some(b'"') => self.skip_string()?,
-                _ => self.skip_value()?,
             }
         }
     }
 }
 
+const COLON_SPACE: u16 = u16::from_le_bytes(*b": ");
+const COMMA_SPACE: u16 = u16::from_le_bytes(*b", ");
+
+/// The two bytes at `i` as a little-endian word, or 0 when the input ends
+/// before them (0 is no pair the skipper looks for).
+#[inline(always)]
+fn pair_at(b: &[u8], i: usize) -> u16 {
+    match b.get(i..) {
+        Some(&[x, y, ..]) => u16::from_le_bytes([x, y]),
+        _ => 0,
+    }
+}
+
+/// Where the string whose opening quote is at `b[open]` ends (just past
+/// its closing quote), when it has no escape and no control character and
+/// its quote is in the input's last whole word of eight bytes or before;
+/// `None` otherwise, and then `Scanner::string` reads it again from the
+/// start and finds the same end or the error. Eight bytes a time by
+/// [`string_stop_mask`]; the first stop byte is taken from the word itself.
+#[inline(always)]
+fn string_end(b: &[u8], open: usize) -> Option<usize> {
+    let mut at = open + 1;
+    while let Some(&w) = b.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(w);
+        let stop = string_stop_mask(w);
+        if stop != 0 {
+            // The mask's lowest set bit is the high bit of the stop byte.
+            let bit = stop.trailing_zeros();
+            return ((w >> (bit & !7)) as u8 == b'"').then_some(at + (bit / 8) as usize + 1);
+        }
+        at += 8;
+    }
+    None
+}
+
+/// The byte at `i`, or 0 past the end. A 0 byte is a control character: not
+/// whitespace and no token's first byte, so every check the skipper makes
+/// answers for it as for the end of the input (with the same message).
+#[inline(always)]
+fn byte_at(b: &[u8], i: usize) -> u8 {
+    b.get(i).copied().unwrap_or(0)
+}
+
+/// The position of the first byte at or after `i` that is not JSON
+/// whitespace (as `Scanner::ws`). No whitespace or a single space is the
+/// common case, and costs one or two compares: every whitespace byte is at
+/// most a space.
+#[inline(always)]
+fn skip_ws(b: &[u8], i: usize) -> usize {
+    let c = byte_at(b, i);
+    if c > b' ' {
+        return i;
+    }
+    if c == b' ' && byte_at(b, i + 1) > b' ' {
+        return i + 1;
+    }
+    skip_ws_run(b, i)
+}
+
+#[inline(never)]
+fn skip_ws_run(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{string_stop_mask, STRING_STOP};
+    use super::{string_stop_mask, Res, Scanner, STRING_STOP};
+    use crate::paths::PathTrie;
 
     /// The SWAR test finds the same first stop byte as the table, for words
     /// mixing every byte class around the boundaries.
@@ -712,6 +865,361 @@ mod tests {
             let m = string_stop_mask(u64::from_le_bytes(w));
             let got = (m != 0).then(|| (m.trailing_zeros() / 8) as usize);
             assert_eq!(got, want, "{w:?}");
+        }
+    }
+
+    impl Scanner<'_, '_> {
+        /// The skipper as it was before `skip_nested_with` kept its state in
+        /// locals: token by token through `ws`, `peek`, `expect` and the stack
+        /// top. Kept as the oracle for the differential test.
+        fn ref_skip_value(&mut self) -> Res<()> {
+            match self.peek() {
+                Some(b'{' | b'[') => {
+                    let base = self.depth;
+                    self.ref_skip_nested(base)
+                }
+                Some(b'"') => self.ref_skip_string(),
+                Some(b't') => self.literal(b"true"),
+                Some(b'f') => self.literal(b"false"),
+                Some(b'n') => self.literal(b"null"),
+                Some(b'-' | b'0'..=b'9') => self.ref_skip_number(),
+                _ => Err(self.syntax("expected a JSON value")),
+            }
+        }
+
+        /// Skips a string (the cursor is on its opening quote).
+        #[inline]
+        fn ref_skip_string(&mut self) -> Res<()> {
+            self.string().map(|_| ())
+        }
+
+        /// Skips a number (the cursor is on its first byte), checking its
+        /// syntax but not reading its value.
+        #[inline]
+        fn ref_skip_number(&mut self) -> Res<()> {
+            match crate::json::number_end(&self.bytes[self.pos..], 0) {
+                Ok(n) => {
+                    self.pos += n;
+                    Ok(())
+                }
+                Err(at) => {
+                    self.pos += at;
+                    Err(self.syntax("invalid number"))
+                }
+            }
+        }
+
+        fn ref_skip_nested(&mut self, base: usize) -> Res<()> {
+            let mut stack = std::mem::take(&mut self.skip);
+            stack.clear();
+            let r = self.ref_skip_nested_with(base, &mut stack);
+            self.skip = stack;
+            r
+        }
+
+        fn ref_skip_nested_with(&mut self, base: usize, stack: &mut Vec<u8>) -> Res<()> {
+            let open = self.peek().unwrap_or(b'{');
+            self.enter()?;
+            self.pos += 1;
+            stack.push(if open == b'{' { b'}' } else { b']' });
+            self.ws();
+            if self.peek() == stack.last().copied() {
+                self.pos += 1;
+                self.depth -= 1;
+                return Ok(());
+            }
+            self.ref_skip_loop(base, stack, true)
+        }
+
+        /// The iterative skipper. `at_start`: at the first member/element of the
+        /// innermost container (else just after a value in it).
+        fn ref_skip_loop(
+            &mut self,
+            base: usize,
+            stack: &mut Vec<u8>,
+            mut at_start: bool,
+        ) -> Res<()> {
+            loop {
+                let close = *stack.last().unwrap_or(&b'}');
+                if !at_start {
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b) if b == close => {
+                            self.pos += 1;
+                            stack.pop();
+                            self.depth -= 1;
+                            if stack.is_empty() {
+                                debug_assert_eq!(self.depth, base);
+                                return Ok(());
+                            }
+                            continue;
+                        }
+                        _ => return Err(self.syntax("expected ',' or a closing bracket")),
+                    }
+                }
+                at_start = false;
+                self.ws();
+                if close == b'}' {
+                    if self.peek() != Some(b'"') {
+                        return Err(self.syntax("expected a member name"));
+                    }
+                    self.ref_skip_string()?;
+                    self.ws();
+                    self.expect(b':', "expected ':' after a member name")?;
+                    self.ws();
+                }
+                match self.peek() {
+                    Some(open @ (b'{' | b'[')) => {
+                        self.enter()?;
+                        self.pos += 1;
+                        let c = if open == b'{' { b'}' } else { b']' };
+                        stack.push(c);
+                        self.ws();
+                        if self.peek() == Some(c) {
+                            self.pos += 1;
+                            stack.pop();
+                            self.depth -= 1;
+                        } else {
+                            at_start = true;
+                        }
+                    }
+                    Some(b'-' | b'0'..=b'9') => self.ref_skip_number()?,
+                    Some(b'"') => self.ref_skip_string()?,
+                    _ => self.ref_skip_value()?,
+                }
+            }
+        }
+    }
+
+    /// A scanner over `bytes` at `pos`, as if `depth` containers were open.
+    fn scanner_at<'a>(
+        bytes: &'a [u8],
+        trie: &'a PathTrie,
+        pos: usize,
+        depth: usize,
+        max_depth: usize,
+    ) -> Scanner<'a, 'a> {
+        Scanner {
+            bytes,
+            text: std::str::from_utf8(bytes).unwrap(),
+            pos,
+            depth,
+            max_depth,
+            trie,
+            gates: &[],
+            arrays: Vec::new(),
+            next_array: 0,
+            version: 0,
+            buf: String::new(),
+            skip: Vec::new(),
+        }
+    }
+
+    /// What skipping the value at `pos` gives: the result, then where the
+    /// cursor and the depth are left.
+    fn skip_both(
+        bytes: &[u8],
+        pos: usize,
+        depth: usize,
+        max_depth: usize,
+    ) -> [(Res<()>, usize, usize); 2] {
+        let trie = PathTrie::default();
+        let mut new = scanner_at(bytes, &trie, pos, depth, max_depth);
+        let got = new.skip_value();
+        let mut old = scanner_at(bytes, &trie, pos, depth, max_depth);
+        let want = old.ref_skip_value();
+        [(got, new.pos, new.depth), (want, old.pos, old.depth)]
+    }
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        fn pick<'x>(&mut self, from: &[&'x str]) -> &'x str {
+            from[self.below(from.len())]
+        }
+    }
+
+    /// Whitespace between tokens: mostly none or one space (the cases the
+    /// skipper takes in one compare), sometimes runs of every kind.
+    fn gap(r: &mut Rng, out: &mut String) {
+        out.push_str(r.pick(&["", "", " ", " ", " ", "  ", "\n", "\t ", " \r\n  ", "\n\n\t"]));
+    }
+
+    fn number(r: &mut Rng, out: &mut String) {
+        out.push_str(r.pick(&[
+            "0",
+            "0.0",
+            "-0",
+            "7",
+            "-122.51149576869115",
+            "37.80749095346456",
+            "1e5",
+            "2E-3",
+            "1.5e+10",
+            "12345678901234567890",
+            "-0.000001",
+            "100",
+            "9.87654321e-7",
+        ]));
+    }
+
+    fn string(r: &mut Rng, out: &mut String) {
+        out.push('"');
+        out.push_str(r.pick(&[
+            "",
+            "x",
+            "type",
+            "MAPBLKLOT",
+            "a b",
+            "0001001",
+            "FRANKLIN",
+            "\\n",
+            "caf\\u00e9",
+            "\\ud83d\\ude80",
+            "é",
+            "🚀 rocket",
+            "quote \\\" inside",
+            "a long key of more than sixteen bytes",
+            "tab\\tand slash\\/",
+            "sixteen bytes!!!",
+            "fifteen bytes!!",
+        ]));
+        out.push('"');
+    }
+
+    /// A random JSON value, nested up to `depth` more levels.
+    fn value(r: &mut Rng, depth: usize, out: &mut String) {
+        let k = if depth == 0 { 2 + r.below(3) } else { r.below(6) };
+        match k {
+            0 | 1 => {
+                let (open, close) = if k == 0 { ('{', '}') } else { ('[', ']') };
+                out.push(open);
+                let n = r.below(5);
+                for i in 0..n {
+                    if i > 0 {
+                        gap(r, out);
+                        out.push(',');
+                    }
+                    gap(r, out);
+                    if k == 0 {
+                        string(r, out);
+                        gap(r, out);
+                        out.push(':');
+                        gap(r, out);
+                    }
+                    value(r, depth - 1, out);
+                }
+                gap(r, out);
+                out.push(close);
+            }
+            2 => number(r, out),
+            3 => string(r, out),
+            4 => out.push_str(r.pick(&["true", "false", "null"])),
+            _ => {
+                // The citylots2 shape: an object of three numbers.
+                out.push_str("{ \"x\": ");
+                number(r, out);
+                out.push_str(", \"y\": ");
+                number(r, out);
+                out.push_str(", \"z\": 0.0 }");
+            }
+        }
+    }
+
+    /// The skipper accepts and rejects exactly as the plain token-by-token
+    /// loop it replaced: the same result (error kind, message and offset),
+    /// the same cursor and depth after, on generated values (every token
+    /// kind, whitespace of every kind between tokens, escapes, multi-byte
+    /// text) and on mutations of them (bytes replaced, inserted, removed,
+    /// the input cut short), with depth limits near the nesting.
+    #[test]
+    fn skipper_agrees_with_reference() {
+        let mut r = Rng(0x2545_f491_4f6c_dd1d);
+        let mutants: &[&str] = &[
+            " ", "\t", "\n", "\r", ",", ":", "{", "}", "[", "]", "\"", "\\", "-", "+", ".", "e",
+            "E", "0", "1", "9", "a", "t", "f", "n", "x", "\u{1}", "\u{1f}", "é", ", ", ": ", "\\u",
+        ];
+        let (mut accepted, mut rejected) = (0, 0);
+        for round in 0..60_000 {
+            let mut text = String::new();
+            let prefix = r.below(3);
+            text.push_str(&" ".repeat(prefix));
+            let nesting = 1 + r.below(5);
+            value(&mut r, nesting, &mut text);
+            text.push_str(r.pick(&["", " ", ",", " }", "]", ", \"k\": 1}"]));
+            let mut bytes = text.into_bytes();
+            // Half the inputs are mutated one to three times.
+            if round % 2 == 1 {
+                for _ in 0..1 + r.below(3) {
+                    let at = r.below(bytes.len() + 1);
+                    let m = r.pick(mutants).as_bytes();
+                    match r.below(4) {
+                        0 => bytes.splice(at..at, m.iter().copied()).for_each(drop),
+                        1 if at < bytes.len() => {
+                            bytes.remove(at);
+                        }
+                        2 => bytes.truncate(at),
+                        _ if at < bytes.len() => {
+                            bytes.splice(at..at + 1, m.iter().copied()).for_each(drop)
+                        }
+                        _ => {}
+                    }
+                }
+                if std::str::from_utf8(&bytes).is_err() {
+                    continue;
+                }
+            }
+            let pos = prefix.min(bytes.len());
+            let depth = r.below(3);
+            let max_depth = depth + r.below(7);
+            let [got, want] = skip_both(&bytes, pos, depth, max_depth);
+            if want.0.is_ok() {
+                accepted += 1;
+            } else {
+                rejected += 1;
+            }
+            assert_eq!(
+                got,
+                want,
+                "{:?} at {pos}, depth {depth} of {max_depth}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        // Both outcomes are common, so both paths were compared.
+        assert!(accepted > 10_000 && rejected > 10_000, "{accepted} {rejected}");
+    }
+
+    /// The fixed cases: each error the skipper reports, at its offset.
+    #[test]
+    fn skipper_errors_at_their_offsets() {
+        let cases: &[(&str, usize, usize)] = &[
+            (r#"{ "x": 1 "#, 9, 9),
+            (r#"{ "x" 1 }"#, 6, 6),
+            (r#"{ x: 1 }"#, 2, 2),
+            (r#"[ 1, ]"#, 5, 5),
+            (r#"[ 01 ]"#, 3, 3),
+            (r#"[ 1.e5 ]"#, 4, 4),
+            (r#"[ -x ]"#, 3, 3),
+            (r#"[ tru ]"#, 2, 2),
+            (r#"{ "a": "b\q" }"#, 10, 10),
+            ("{ \"a\": \"b\u{1}\" }", 9, 9),
+            (r#"[[[[1]]]]"#, 3, 3),
+            (r#"{ "x": [ } ]"#, 9, 9),
+            (r#"[ "open"#, 7, 7),
+        ];
+        for &(text, offset, pos) in cases {
+            let [got, want] = skip_both(text.as_bytes(), 0, 0, 3);
+            assert_eq!(got, want, "{text}");
+            let err = got.0.expect_err(text);
+            assert_eq!((err.offset, got.1), (offset, pos), "{text}: {err}");
         }
     }
 }
