@@ -667,49 +667,27 @@ impl<'a, 't> Scanner<'a, 't> {
             return Ok(());
         }
         loop {
-            // At a member or an element of `close`'s container: whitespace
-            // before it is passed only when there is some (one compare when
-            // there is none), here and before a value.
-            if close == b'}' {
-                if byte_at(b, pos) != b'"' {
-                    pos = skip_ws(b, pos);
+            // Members `"key": value` and elements with a number or string
+            // value, each followed by `", "`, in a loop of their own (a few
+            // registers, no stack); it stops, without judging, at anything
+            // else, at a member or element start or just after a value.
+            let (at, step) = match (close, byte_at(b, pos)) {
+                (b'}', b'"') => flat_members(b, pos),
+                (b']', b'-' | b'0'..=b'9' | b'"' | b't' | b'f' | b'n') => flat_elements(b, pos),
+                _ => (pos, Step::Member),
+            };
+            pos = at;
+            if step != Step::AfterValue {
+                // At a member or an element of `close`'s container: whitespace
+                // before it is passed only when there is some (one compare when
+                // there is none), here and before a value.
+                if close == b'}' && step == Step::Member {
                     if byte_at(b, pos) != b'"' {
-                        fail!(pos, "expected a member name");
-                    }
-                }
-                pos = match string_end(b, pos) {
-                    Some(end) => end,
-                    None => {
-                        self.pos = pos;
-                        if let Err(e) = self.string() {
-                            self.depth = base + stack.len();
-                            return Err(e);
+                        pos = skip_ws(b, pos);
+                        if byte_at(b, pos) != b'"' {
+                            fail!(pos, "expected a member name");
                         }
-                        self.pos
                     }
-                };
-                // `": "` in one compare, else any whitespace around the colon.
-                if pair_at(b, pos) == COLON_SPACE {
-                    pos += 2;
-                } else {
-                    pos = skip_ws(b, pos);
-                    if byte_at(b, pos) != b':' {
-                        fail!(pos, "expected ':' after a member name");
-                    }
-                    pos += 1;
-                }
-            }
-            let mut c = byte_at(b, pos);
-            if c <= b' ' {
-                pos = skip_ws(b, pos);
-                c = byte_at(b, pos);
-            }
-            match c {
-                b'-' | b'0'..=b'9' => match crate::json::number_end(b, pos) {
-                    Ok(end) => pos = end,
-                    Err(at) => fail!(at, "invalid number"),
-                },
-                b'"' => {
                     pos = match string_end(b, pos) {
                         Some(end) => end,
                         None => {
@@ -720,29 +698,66 @@ impl<'a, 't> Scanner<'a, 't> {
                             }
                             self.pos
                         }
-                    }
-                }
-                b'{' | b'[' => {
-                    let c = open!(c);
-                    if byte_at(b, pos) != c {
-                        close = c;
-                        continue;
-                    }
-                    pos += 1;
-                    stack.pop();
-                }
-                b't' | b'f' | b'n' => {
-                    let word: &[u8] = match c {
-                        b't' => b"true",
-                        b'f' => b"false",
-                        _ => b"null",
                     };
-                    if !b[pos..].starts_with(word) {
-                        fail!(pos, "invalid literal");
+                    // `": "` in one compare, else any whitespace around the colon.
+                    if pair_at(b, pos) == COLON_SPACE {
+                        pos += 2;
+                    } else {
+                        pos = skip_ws(b, pos);
+                        if byte_at(b, pos) != b':' {
+                            fail!(pos, "expected ':' after a member name");
+                        }
+                        pos += 1;
                     }
-                    pos += word.len();
                 }
-                _ => fail!(pos, "expected a JSON value"),
+                let mut c = byte_at(b, pos);
+                if c <= b' ' {
+                    pos = skip_ws(b, pos);
+                    c = byte_at(b, pos);
+                }
+                match c {
+                    b'-' | b'0'..=b'9' => match crate::json::number_end_short(b, pos) {
+                        Some(end) => pos = end,
+                        None => match crate::json::number_end(b, pos) {
+                            Ok(end) => pos = end,
+                            Err(at) => fail!(at, "invalid number"),
+                        },
+                    },
+                    b'"' => {
+                        pos = match string_end(b, pos) {
+                            Some(end) => end,
+                            None => {
+                                self.pos = pos;
+                                if let Err(e) = self.string() {
+                                    self.depth = base + stack.len();
+                                    return Err(e);
+                                }
+                                self.pos
+                            }
+                        }
+                    }
+                    b'{' | b'[' => {
+                        let c = open!(c);
+                        if byte_at(b, pos) != c {
+                            close = c;
+                            continue;
+                        }
+                        pos += 1;
+                        stack.pop();
+                    }
+                    b't' | b'f' | b'n' => {
+                        let word: &[u8] = match c {
+                            b't' => b"true",
+                            b'f' => b"false",
+                            _ => b"null",
+                        };
+                        if !b[pos..].starts_with(word) {
+                            fail!(pos, "invalid literal");
+                        }
+                        pos += word.len();
+                    }
+                    _ => fail!(pos, "expected a JSON value"),
+                }
             }
             // Just after a value: a comma (`", "` in one compare), or
             // closing brackets.
@@ -774,6 +789,88 @@ impl<'a, 't> Scanner<'a, 't> {
     }
 }
 
+/// Where [`flat_members`] and [`flat_elements`] stopped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// At the start of a member or element (whitespace may come first).
+    Member,
+    /// After a member's name and colon, at its value (or whitespace).
+    Value,
+    /// Just after a value.
+    AfterValue,
+}
+
+/// Passes over members `"key": value` of an object, from the start of one,
+/// while the key needs no unescaping, `:` and at most one space follow it,
+/// the value is a number, a literal or a string without escapes, and `,`
+/// and at most one space follow the value. Returns where it stopped and in
+/// what state: what it passed is valid JSON, and from there the caller reads
+/// on as if it had read all of it itself, and reports any error.
+#[inline(never)]
+fn flat_members(b: &[u8], pos: usize) -> (usize, Step) {
+    // The rest of the input as a slice, so each step indexes from 0.
+    let mut rest = b.get(pos..).unwrap_or_default();
+    loop {
+        if rest.first() != Some(&b'"') {
+            break;
+        }
+        let Some(key) = string_end(rest, 0) else { break };
+        let Some(value) = after_separator(rest, key, b':') else { break };
+        let Some(n) = flat_value(value) else {
+            return (b.len() - value.len(), Step::Value);
+        };
+        let after = &value[n..];
+        match after_separator(after, 0, b',') {
+            Some(next) => rest = next,
+            None => return (b.len() - after.len(), Step::AfterValue),
+        }
+    }
+    (b.len() - rest.len(), Step::Member)
+}
+
+/// [`flat_members`] for the elements of an array.
+#[inline(never)]
+fn flat_elements(b: &[u8], pos: usize) -> (usize, Step) {
+    let mut rest = b.get(pos..).unwrap_or_default();
+    while let Some(n) = flat_value(rest) {
+        let after = &rest[n..];
+        match after_separator(after, 0, b',') {
+            Some(next) => rest = next,
+            None => return (b.len() - after.len(), Step::AfterValue),
+        }
+    }
+    (b.len() - rest.len(), Step::Member)
+}
+
+/// What follows `sep` at `s[at]` and at most one space after it; `None`
+/// when `s[at]` is not `sep`.
+#[inline(always)]
+fn after_separator(s: &[u8], at: usize, sep: u8) -> Option<&[u8]> {
+    let rest = s.get(at..)?;
+    match rest {
+        [c, b' ', tail @ ..] if *c == sep => Some(tail),
+        [c, tail @ ..] if *c == sep => Some(tail),
+        _ => None,
+    }
+}
+
+/// The length of the number, literal or string at the start of `v`, when it
+/// is one and valid (a string without escapes); `None` for anything else.
+#[inline(always)]
+fn flat_value(v: &[u8]) -> Option<usize> {
+    match v.first() {
+        Some(b'-' | b'0'..=b'9') => match crate::json::number_end_short(v, 0) {
+            Some(end) => Some(end),
+            None => crate::json::number_end(v, 0).ok(),
+        },
+        Some(b'"') => string_end(v, 0),
+        Some(b't') => v.starts_with(b"true").then_some(4),
+        Some(b'f') => v.starts_with(b"false").then_some(5),
+        Some(b'n') => v.starts_with(b"null").then_some(4),
+        _ => None,
+    }
+}
+
 const COLON_SPACE: u16 = u16::from_le_bytes(*b": ");
 const COMMA_SPACE: u16 = u16::from_le_bytes(*b", ");
 
@@ -793,20 +890,45 @@ fn pair_at(b: &[u8], i: usize) -> u16 {
 /// `None` otherwise, and then `Scanner::string` reads it again from the
 /// start and finds the same end or the error. Eight bytes a time by
 /// [`string_stop_mask`]; the first stop byte is taken from the word itself.
+/// The first word is tested in place (most keys and many values end in it),
+/// the rest in an out-of-line loop.
 #[inline(always)]
 fn string_end(b: &[u8], open: usize) -> Option<usize> {
-    let mut at = open + 1;
+    let at = open + 1;
+    let w = u64::from_le_bytes(*b.get(at..)?.first_chunk::<8>()?);
+    match stop_in_word(w) {
+        Some(k) if k != usize::MAX => Some(at + k + 1),
+        Some(_) => None,
+        None => string_end_long(b, at + 8),
+    }
+}
+
+/// `string_end` past its first word.
+#[inline(never)]
+fn string_end_long(b: &[u8], mut at: usize) -> Option<usize> {
     while let Some(&w) = b.get(at..).and_then(<[u8]>::first_chunk::<8>) {
-        let w = u64::from_le_bytes(w);
-        let stop = string_stop_mask(w);
-        if stop != 0 {
-            // The mask's lowest set bit is the high bit of the stop byte.
-            let bit = stop.trailing_zeros();
-            return ((w >> (bit & !7)) as u8 == b'"').then_some(at + (bit / 8) as usize + 1);
+        match stop_in_word(u64::from_le_bytes(w)) {
+            Some(k) if k != usize::MAX => return Some(at + k + 1),
+            Some(_) => return None,
+            None => {}
         }
         at += 8;
     }
     None
+}
+
+/// In a word of string bytes: `None` when none of them ends the plain run,
+/// else the index of the first that does when it is a quote, or
+/// `usize::MAX` when it is a backslash or a control byte.
+#[inline(always)]
+fn stop_in_word(w: u64) -> Option<usize> {
+    let stop = string_stop_mask(w);
+    if stop == 0 {
+        return None;
+    }
+    // The mask's lowest set bit is the high bit of the stop byte.
+    let bit = stop.trailing_zeros();
+    Some(if (w >> (bit & !7)) as u8 == b'"' { (bit / 8) as usize } else { usize::MAX })
 }
 
 /// The byte at `i`, or 0 past the end. A 0 byte is a control character: not
