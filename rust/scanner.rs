@@ -681,8 +681,14 @@ impl<'a, 't> Scanner<'a, 't> {
                 (b'}', b'"') => flat_members(b, pos),
                 (b']', b'-' | b'0'..=b'9' | b'"' | b't' | b'f' | b'n' | b'{' | b'[') => {
                     let nest = stack.len() < room && stack.len() != nested_deeper;
-                    let (at, step) = flat_elements(b, pos, nest);
-                    if nest && step == Step::Member && matches!(byte_at(b, at), b'{' | b'[') {
+                    let (at, step, inside) = flat_elements(b, pos, nest);
+                    if inside != 0 {
+                        // It stopped inside an element it had begun: that
+                        // element is open now, as if the loop had opened it.
+                        stack.push(inside);
+                        close = inside;
+                    } else if nest && step == Step::Member && matches!(byte_at(b, at), b'{' | b'[')
+                    {
                         nested_deeper = stack.len();
                     }
                     (at, step)
@@ -830,7 +836,7 @@ fn flat_members(b: &[u8], pos: usize) -> (usize, Step) {
         if rest.first() != Some(&b'"') {
             break;
         }
-        let Some(key) = string_end(rest, 0) else { break };
+        let Some(key) = key_end(rest) else { break };
         let Some(value) = after_separator(rest, key, b':') else { break };
         let Some(n) = flat_value(value) else {
             return (b.len() - value.len(), Step::Value);
@@ -845,17 +851,38 @@ fn flat_members(b: &[u8], pos: usize) -> (usize, Step) {
 }
 
 /// [`flat_members`] for the elements of an array.
+///
+/// An object or array element it began and could not finish is left open:
+/// the third answer is its closing bracket (else 0), and the place and state
+/// are inside it.
 #[inline(never)]
-fn flat_elements(b: &[u8], pos: usize, nest: bool) -> (usize, Step) {
+fn flat_elements(b: &[u8], pos: usize, nest: bool) -> (usize, Step, u8) {
     let mut rest = b.get(pos..).unwrap_or_default();
-    while let Some(n) = flat_item(rest, nest) {
+    loop {
+        let n = match flat_item(rest, nest) {
+            Flat::Taken(n) => n,
+            Flat::Not => break,
+            Flat::Inside(at, step) => return (b.len() - rest.len() + at, step, rest[0] + 2),
+        };
         let after = &rest[n..];
         match after_separator(after, 0, b',') {
             Some(next) => rest = next,
-            None => return (b.len() - after.len(), Step::AfterValue),
+            None => return (b.len() - after.len(), Step::AfterValue, 0),
         }
     }
-    (b.len() - rest.len(), Step::Member)
+    (b.len() - rest.len(), Step::Member, 0)
+}
+
+/// What [`flat_item`] made of a value.
+enum Flat {
+    /// All of it: its length.
+    Taken(usize),
+    /// None of it.
+    Not,
+    /// An object or array, up to this offset, where it stopped in this
+    /// state, past at least one of its tokens (so not where an empty one
+    /// could still close).
+    Inside(usize, Step),
 }
 
 /// What follows `sep` at `s[at]` and at most one space after it; `None`
@@ -876,38 +903,66 @@ fn after_separator(s: &[u8], at: usize, sep: u8) -> Option<&[u8]> {
 /// at most one space after its opening bracket, around each separator and
 /// before its closing bracket. `None` for anything else.
 #[inline(always)]
-fn flat_item(v: &[u8], nest: bool) -> Option<usize> {
+fn flat_item(v: &[u8], nest: bool) -> Flat {
     match v.first() {
         Some(b'{' | b'[') if nest => flat_container(v),
-        _ => flat_value(v),
+        _ => match flat_value(v) {
+            Some(n) => Flat::Taken(n),
+            None => Flat::Not,
+        },
     }
 }
 
 /// The container part of [`flat_item`].
 #[inline(always)]
-fn flat_container(v: &[u8]) -> Option<usize> {
+fn flat_container(v: &[u8]) -> Flat {
     let object = v[0] == b'{';
     let close = v[0] + 2;
     let mut rest = one_space(&v[1..]);
     if rest.first() == Some(&close) {
-        return Some(v.len() - rest.len() + 1);
+        return Flat::Taken(v.len() - rest.len() + 1);
+    }
+    let mut first = true;
+    // Stopped at `rest` in state `step`: inside, unless nothing was taken.
+    macro_rules! stop {
+        ($step:expr) => {
+            return if first { Flat::Not } else { Flat::Inside(v.len() - rest.len(), $step) }
+        };
     }
     loop {
         if object {
             if rest.first() != Some(&b'"') {
-                return None;
+                stop!(Step::Member);
             }
-            let key = string_end(rest, 0)?;
-            rest = after_separator(rest, key, b':')?;
+            let Some(key) = key_end(rest) else { stop!(Step::Member) };
+            let Some(value) = after_separator(rest, key, b':') else { stop!(Step::Member) };
+            rest = value;
+            first = false;
         }
-        let after = &rest[flat_value(rest)?..];
+        let Some(n) = flat_value(rest) else { stop!(Step::Value) };
+        first = false;
+        let after = &rest[n..];
         match after_separator(after, 0, b',') {
             Some(next) => rest = next,
             None => {
-                let after = one_space(after);
-                return (after.first() == Some(&close)).then(|| v.len() - after.len() + 1);
+                let end = one_space(after);
+                if end.first() == Some(&close) {
+                    return Flat::Taken(v.len() - end.len() + 1);
+                }
+                rest = after;
+                stop!(Step::AfterValue);
             }
         }
+    }
+}
+
+/// [`string_end`] for a string at the start of `s`, with one-byte strings
+/// (`"x"`, the keys of citylots2's coordinates) answered by two compares.
+#[inline(always)]
+fn key_end(s: &[u8]) -> Option<usize> {
+    match s {
+        [b'"', c, b'"', ..] if *c >= 0x20 && *c != b'"' && *c != b'\\' => Some(3),
+        _ => string_end(s, 0),
     }
 }
 
