@@ -620,14 +620,17 @@ impl<'a, 't> Scanner<'a, 't> {
     /// The iterative skipper: the cursor is on an opening bracket, `stack`
     /// is empty; on success the cursor is just past the matching bracket.
     ///
-    /// The cursor, the depth and the innermost closing bracket live in
-    /// locals while the loop runs (written back on every exit), and each
-    /// step goes straight to the next token: whitespace by
-    /// [`skip_ws`], numbers by [`crate::json::number_end`], strings by the
-    /// scanner's own `string`. It checks what [`Scanner::enter`], `ws`,
-    /// `expect` and `literal` check, at the same offsets, with the same
-    /// messages; the test `skipper_agrees_with_reference` holds it to the
-    /// plain token-by-token loop it replaced.
+    /// The cursor and the innermost closing bracket live in locals while
+    /// the loop runs, the depth is the starting depth plus the stack's
+    /// length (written back on every exit), and each step goes straight to
+    /// the next token: whitespace by [`skip_ws`], numbers by
+    /// [`crate::json::number_end`], strings by [`string_end`] (the
+    /// scanner's own `string` for escapes and errors), and runs of simple
+    /// members and elements by [`flat_members`] and [`flat_elements`]. It
+    /// checks what [`Scanner::enter`], `ws`, `expect` and `literal` check,
+    /// at the same offsets, with the same messages; the test
+    /// `skipper_agrees_with_reference` holds it to the plain token-by-token
+    /// loop it replaced.
     fn skip_nested_with(&mut self, stack: &mut Vec<u8>) -> Res<()> {
         let b = self.bytes;
         let max_depth = self.max_depth;
