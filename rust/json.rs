@@ -169,18 +169,11 @@ pub(crate) fn number_scan(b: &[u8]) -> Result<(usize, Decimal), usize> {
 }
 
 /// How many ASCII digits `b` holds from `i` on; eight at a time by SWAR.
-#[inline]
+#[inline(always)]
 fn digit_run(b: &[u8], i: usize) -> usize {
     let mut j = i;
-    while let Some(chunk) = b.get(j..j + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        // A digit is 0x30..=0x39: xor-ed with 0x30 it is 0..=9. Adding 0x76
-        // to the low seven bits sets the high bit from 10 up (no carry leaves
-        // a byte); or-ing the byte itself catches 0x80 and above.
-        let x = u64::from_le_bytes(w) ^ 0x3030_3030_3030_3030;
-        let other = ((x & 0x7F7F_7F7F_7F7F_7F7F).wrapping_add(0x7676_7676_7676_7676) | x)
-            & 0x8080_8080_8080_8080;
+    while let Some(&w) = b.get(j..).and_then(<[u8]>::first_chunk::<8>) {
+        let other = non_digits(u64::from_le_bytes(w));
         if other != 0 {
             return j - i + (other.trailing_zeros() / 8) as usize;
         }
@@ -192,12 +185,14 @@ fn digit_run(b: &[u8], i: usize) -> usize {
     j - i
 }
 
-/// The length of the JSON number at the start of `b`, or the offset at which
-/// it stops being one — exactly as [`number_scan`] answers, without reading
-/// the value: the skipper's path for numbers no rule can see.
+/// Where the JSON number starting at `b[start]` ends, or where it stops
+/// being one — exactly as [`number_scan`] answers for `&b[start..]`, in
+/// positions of `b`, without reading the value: the skipper's path for
+/// numbers no rule can see. The skipper calls it with its own cursor, so no
+/// sub-slice is cut per number.
 #[inline]
-pub(crate) fn number_skip(b: &[u8]) -> Result<usize, usize> {
-    let mut i = usize::from(b.first() == Some(&b'-'));
+pub(crate) fn number_end(b: &[u8], start: usize) -> Result<usize, usize> {
+    let mut i = start + usize::from(b.get(start) == Some(&b'-'));
     match b.get(i) {
         Some(b'0') => i += 1,
         Some(b'1'..=b'9') => i += digit_run(b, i),
@@ -288,6 +283,62 @@ pub(crate) fn number_skip_bounds(b: &[u8]) -> Result<(usize, Option<(f64, f64)>)
         (true, true) => Some((-(low + width), -low)),
     };
     Ok((i, bounds))
+}
+
+/// [`number_end`] for the common shape only: where the number starting at
+/// `b[start]` ends when it is an optional `-`, one to seven integer digits
+/// (no zero before more digits), a `.` and fraction digits that end within
+/// 24 bytes of the integer part, with no exponent; `None` for anything else
+/// (then `number_end` answers). Three word tests and no loop: a coordinate
+/// such as `-122.51149576869115` is one dot and two digit runs.
+#[inline(always)]
+pub(crate) fn number_end_short(b: &[u8], start: usize) -> Option<usize> {
+    let int = start + usize::from(*b.get(start)? == b'-');
+    let chunk: &[u8; 24] = b.get(int..)?.first_chunk()?;
+    let word = |k: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&chunk[8 * k..8 * k + 8]);
+        u64::from_le_bytes(w)
+    };
+    let w0 = word(0);
+    let m0 = non_digits(w0);
+    // `bit` is the high bit of the first byte that is not a digit, `p`.
+    let bit = m0.trailing_zeros();
+    let p = bit / 8;
+    if p == 0 || p == 8 || (p > 1 && w0 as u8 == b'0') || (w0 >> (bit & !7)) as u8 != b'.' {
+        return None;
+    }
+    // The first byte after the dot that is not a digit, counted from `int`.
+    let rest0 = m0.checked_shr(bit + 1).unwrap_or(0);
+    let stop = if rest0 != 0 {
+        p + 1 + rest0.trailing_zeros() / 8
+    } else {
+        let m1 = non_digits(word(1));
+        if m1 != 0 {
+            8 + m1.trailing_zeros() / 8
+        } else {
+            let m2 = non_digits(word(2));
+            if m2 == 0 {
+                return None;
+            }
+            16 + m2.trailing_zeros() / 8
+        }
+    };
+    // At least one fraction digit, and no exponent after them.
+    if stop == p + 1 || chunk[stop as usize] | 0x20 == b'e' {
+        return None;
+    }
+    Some(int + stop as usize)
+}
+
+/// The high bit of each byte of `w` (little-endian) that is not an ASCII
+/// digit. A digit is 0x30..=0x39: xor-ed with 0x30 it is 0..=9. Adding 0x76
+/// to the low seven bits sets the high bit from 10 up (no carry leaves a
+/// byte); or-ing the byte itself catches 0x80 and above.
+#[inline(always)]
+fn non_digits(w: u64) -> u64 {
+    let x = w ^ 0x3030_3030_3030_3030;
+    ((x & 0x7F7F_7F7F_7F7F_7F7F).wrapping_add(0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080
 }
 
 /// The value of `b[i..i + 8]` when those are eight ASCII digits (SWAR: the
@@ -648,9 +699,18 @@ mod tests {
 
     /// The skipper answers exactly as the reader: the same length, or the
     /// same offset of the error, on numbers and near-numbers of every shape
-    /// (digit runs around the eight-byte steps, bytes just outside `0`-`9`).
+    /// (digit runs around the eight-byte steps, bytes just outside `0`-`9`),
+    /// from the start of the input or after other bytes.
     #[test]
-    fn number_skip_agrees_with_number_scan() {
+    fn number_end_agrees_with_number_scan() {
+        let number_skip = |t: &[u8]| {
+            let at_start = number_end(t, 0);
+            let mut after = b"[ 1, ".to_vec();
+            after.extend_from_slice(t);
+            let shift = |n: usize| n + 5;
+            assert_eq!(number_end(&after, 5), at_start.map(shift).map_err(shift));
+            at_start
+        };
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = |n: u64| {
             state ^= state << 13;
@@ -674,6 +734,24 @@ mod tests {
             let want = number_scan(&t).map(|(n, _)| n);
             assert_eq!(number_skip(&t), want, "{:?}", String::from_utf8_lossy(&t));
             assert_bounds_agree(&t);
+            if let Some(n) = number_end_short(&t, 0) {
+                assert_eq!(Ok(n), want, "{:?}", String::from_utf8_lossy(&t));
+            }
+        }
+        // The short path answers for the coordinates it is for (with room
+        // after them), and leaves the other shapes to the plain one.
+        for s in
+            ["-122.51149576869115, ", "37.80749095346456 }", "0.0 } ] ] }", "-0.5,1234567890123"]
+        {
+            let n = s.find([',', ' ']).unwrap();
+            let padded = format!("{s}{}", " ".repeat(24));
+            assert_eq!(number_end_short(padded.as_bytes(), 0), Some(n), "{s}");
+        }
+        for s in
+            ["12345678.5", "1e5", "1.5e5", "01.5", "1.", "7", "-", "1.123456789012345678901234"]
+        {
+            let padded = format!("{s}{}", " ".repeat(24));
+            assert_eq!(number_end_short(padded.as_bytes(), 0), None, "{s}");
         }
         for s in [
             "-122.422003528252475",

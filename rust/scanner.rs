@@ -138,7 +138,7 @@ static STRING_STOP: [bool; 256] = {
 fn ruled_out(b: &[u8], window: (f64, f64)) -> Result<Option<usize>, usize> {
     let negative = b.first() == Some(&b'-');
     if (negative && window.0 > 0.0) || (!negative && window.1 < 0.0) {
-        return crate::json::number_skip(b).map(Some);
+        return crate::json::number_end(b, 0).map(Some);
     }
     match crate::json::number_skip_bounds(b) {
         Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => Ok(Some(n)),
@@ -753,10 +753,7 @@ impl<'a, 't> Scanner<'a, 't> {
     /// Skips one value, checking its syntax, without recursion.
     fn skip_value(&mut self) -> Res<()> {
         match self.peek() {
-            Some(b'{' | b'[') => {
-                let base = self.depth;
-                self.skip_nested(base)
-            }
+            Some(b'{' | b'[') => self.skip_nested(),
             Some(b'"') => self.skip_string(),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
@@ -776,99 +773,501 @@ impl<'a, 't> Scanner<'a, 't> {
     /// syntax but not reading its value.
     #[inline]
     fn skip_number(&mut self) -> Res<()> {
-        match crate::json::number_skip(&self.bytes[self.pos..]) {
-            Ok(n) => {
-                self.pos += n;
+        match crate::json::number_end(self.bytes, self.pos) {
+            Ok(end) => {
+                self.pos = end;
                 Ok(())
             }
             Err(at) => {
-                self.pos += at;
+                self.pos = at;
                 Err(self.syntax("invalid number"))
             }
         }
     }
 
-    fn skip_nested(&mut self, base: usize) -> Res<()> {
+    /// Skips an object or array (the cursor is on its opening bracket).
+    fn skip_nested(&mut self) -> Res<()> {
         let mut stack = std::mem::take(&mut self.skip);
         stack.clear();
-        let r = self.skip_nested_with(base, &mut stack);
+        let r = self.skip_nested_with(&mut stack);
         self.skip = stack;
         r
     }
 
-    fn skip_nested_with(&mut self, base: usize, stack: &mut Vec<u8>) -> Res<()> {
-        let open = self.peek().unwrap_or(b'{');
-        self.enter()?;
-        self.pos += 1;
-        stack.push(if open == b'{' { b'}' } else { b']' });
-        self.ws();
-        if self.peek() == stack.last().copied() {
-            self.pos += 1;
-            self.depth -= 1;
+    /// The iterative skipper: the cursor is on an opening bracket, `stack`
+    /// is empty; on success the cursor is just past the matching bracket.
+    ///
+    /// The cursor and the innermost closing bracket live in locals while
+    /// the loop runs, the depth is the starting depth plus the stack's
+    /// length (written back on every exit), and each step goes straight to
+    /// the next token: whitespace by [`skip_ws`], numbers by
+    /// [`crate::json::number_end`], strings by [`string_end`] (the
+    /// scanner's own `string` for escapes and errors), and runs of simple
+    /// members and elements by [`flat_members`] and [`flat_elements`]. It
+    /// checks what [`Scanner::enter`], `ws`, `expect` and `literal` check,
+    /// at the same offsets, with the same messages; the test
+    /// `skipper_agrees_with_reference` holds it to the plain token-by-token
+    /// loop it replaced.
+    fn skip_nested_with(&mut self, stack: &mut Vec<u8>) -> Res<()> {
+        let b = self.bytes;
+        let max_depth = self.max_depth;
+        // The depth is `base` plus the stack's length; `room` is how many
+        // containers may open before `enter` would refuse one.
+        let base = self.depth;
+        let room = max_depth.saturating_sub(base);
+        let mut pos = self.pos;
+        // An error at `$at`: write the locals back, then report as `syntax` does.
+        macro_rules! fail {
+            ($at:expr, $what:expr) => {{
+                self.pos = $at;
+                self.depth = base + stack.len();
+                return Err(self.syntax($what));
+            }};
+        }
+        // Enters the container whose opening bracket is at `pos`: the depth
+        // check of `enter`, then past the bracket and any whitespace.
+        macro_rules! open {
+            ($open:expr) => {{
+                if stack.len() >= room {
+                    self.pos = pos;
+                    self.depth = base + stack.len() + 1;
+                    return Err(EventError::new(EventErrorKind::TooDeep { limit: max_depth }, pos));
+                }
+                // `{` + 2 is `}`, `[` + 2 is `]`.
+                let c = $open + 2;
+                stack.push(c);
+                pos = skip_ws(b, pos + 1);
+                c
+            }};
+        }
+        let mut close = open!(byte_at(b, pos));
+        if byte_at(b, pos) == close {
+            self.pos = pos + 1;
+            stack.pop();
             return Ok(());
         }
-        self.skip_loop(base, stack, true)
-    }
-
-    /// The iterative skipper. `at_start`: at the first member/element of the
-    /// innermost container (else just after a value in it).
-    fn skip_loop(&mut self, base: usize, stack: &mut Vec<u8>, mut at_start: bool) -> Res<()> {
+        // Once an array holds an object or array that `flat_elements` could
+        // not take (one nested deeper), it tries no more of them in that
+        // array: the stack's length there, until the skipper leaves it; or
+        // `MAX`.
+        let mut nested_deeper = usize::MAX;
         loop {
-            let close = *stack.last().unwrap_or(&b'}');
-            if !at_start {
-                self.ws();
-                match self.peek() {
-                    Some(b',') => self.pos += 1,
-                    Some(b) if b == close => {
-                        self.pos += 1;
-                        stack.pop();
-                        self.depth -= 1;
-                        if stack.is_empty() {
-                            debug_assert_eq!(self.depth, base);
-                            return Ok(());
+            // Members `"key": value` and elements with a number, literal or
+            // string value (and in arrays, objects and arrays of those), each
+            // followed by `,`, in a loop of their own (a few registers, no
+            // stack); it stops, without judging, at anything else: at a
+            // member or element, at a value, or just after a value.
+            let (at, step) = match (close, byte_at(b, pos)) {
+                (b'}', b'"') => flat_members(b, pos),
+                (b']', b'-' | b'0'..=b'9' | b'"' | b't' | b'f' | b'n' | b'{' | b'[') => {
+                    let nest = stack.len() < room && stack.len() != nested_deeper;
+                    let (at, step, inside) = flat_elements(b, pos, nest);
+                    if inside != 0 {
+                        // It stopped inside an element it had begun: that
+                        // element is open now, as if the loop had opened it.
+                        stack.push(inside);
+                        close = inside;
+                    } else if nest && step == Step::Member && matches!(byte_at(b, at), b'{' | b'[')
+                    {
+                        nested_deeper = stack.len();
+                    }
+                    (at, step)
+                }
+                _ => (pos, Step::Member),
+            };
+            pos = at;
+            if step != Step::AfterValue {
+                // At a member or an element of `close`'s container: whitespace
+                // before it is passed only when there is some (one compare when
+                // there is none), here and before a value.
+                if close == b'}' && step == Step::Member {
+                    if byte_at(b, pos) != b'"' {
+                        pos = skip_ws(b, pos);
+                        if byte_at(b, pos) != b'"' {
+                            fail!(pos, "expected a member name");
                         }
-                        continue;
                     }
-                    _ => return Err(self.syntax("expected ',' or a closing bracket")),
-                }
-            }
-            at_start = false;
-            self.ws();
-            if close == b'}' {
-                if self.peek() != Some(b'"') {
-                    return Err(self.syntax("expected a member name"));
-                }
-                self.skip_string()?;
-                self.ws();
-                self.expect(b':', "expected ':' after a member name")?;
-                self.ws();
-            }
-            match self.peek() {
-                Some(open @ (b'{' | b'[')) => {
-                    self.enter()?;
-                    self.pos += 1;
-                    let c = if open == b'{' { b'}' } else { b']' };
-                    stack.push(c);
-                    self.ws();
-                    if self.peek() == Some(c) {
-                        self.pos += 1;
-                        stack.pop();
-                        self.depth -= 1;
+                    pos = match string_end(b, pos) {
+                        Some(end) => end,
+                        None => {
+                            self.pos = pos;
+                            if let Err(e) = self.string() {
+                                self.depth = base + stack.len();
+                                return Err(e);
+                            }
+                            self.pos
+                        }
+                    };
+                    // `": "` in one compare, else any whitespace around the colon.
+                    if pair_at(b, pos) == COLON_SPACE {
+                        pos += 2;
                     } else {
-                        at_start = true;
+                        pos = skip_ws(b, pos);
+                        if byte_at(b, pos) != b':' {
+                            fail!(pos, "expected ':' after a member name");
+                        }
+                        pos += 1;
                     }
                 }
-                Some(b'-' | b'0'..=b'9') => self.skip_number()?,
-                Some(b'"') => self.skip_string()?,
-                _ => self.skip_value()?,
+                let mut c = byte_at(b, pos);
+                if c <= b' ' {
+                    pos = skip_ws(b, pos);
+                    c = byte_at(b, pos);
+                }
+                match c {
+                    b'-' | b'0'..=b'9' => match crate::json::number_end_short(b, pos) {
+                        Some(end) => pos = end,
+                        None => match crate::json::number_end(b, pos) {
+                            Ok(end) => pos = end,
+                            Err(at) => fail!(at, "invalid number"),
+                        },
+                    },
+                    b'"' => {
+                        pos = match string_end(b, pos) {
+                            Some(end) => end,
+                            None => {
+                                self.pos = pos;
+                                if let Err(e) = self.string() {
+                                    self.depth = base + stack.len();
+                                    return Err(e);
+                                }
+                                self.pos
+                            }
+                        }
+                    }
+                    b'{' | b'[' => {
+                        let c = open!(c);
+                        if byte_at(b, pos) != c {
+                            close = c;
+                            continue;
+                        }
+                        pos += 1;
+                        stack.pop();
+                    }
+                    b't' | b'f' | b'n' => {
+                        let word: &[u8] = match c {
+                            b't' => b"true",
+                            b'f' => b"false",
+                            _ => b"null",
+                        };
+                        if !b[pos..].starts_with(word) {
+                            fail!(pos, "invalid literal");
+                        }
+                        pos += word.len();
+                    }
+                    _ => fail!(pos, "expected a JSON value"),
+                }
+            }
+            // Just after a value: a comma (`", "` in one compare), or
+            // closing brackets.
+            loop {
+                if pair_at(b, pos) == COMMA_SPACE {
+                    pos += 2;
+                    break;
+                }
+                pos = skip_ws(b, pos);
+                let c = byte_at(b, pos);
+                if c == b',' {
+                    pos += 1;
+                    break;
+                }
+                if c != close {
+                    fail!(pos, "expected ',' or a closing bracket");
+                }
+                pos += 1;
+                stack.pop();
+                if stack.len() < nested_deeper {
+                    nested_deeper = usize::MAX;
+                }
+                match stack.last() {
+                    Some(&c) => close = c,
+                    None => {
+                        self.pos = pos;
+                        return Ok(());
+                    }
+                }
             }
         }
     }
 }
 
+/// Where [`flat_members`] and [`flat_elements`] stopped.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// At the start of a member or element (whitespace may come first).
+    Member,
+    /// After a member's name and colon, at its value (or whitespace).
+    Value,
+    /// Just after a value.
+    AfterValue,
+}
+
+/// Passes over members `"key": value` of an object, from the start of one,
+/// while the key needs no unescaping, `:` and at most one space follow it,
+/// the value is a number, a literal or a string without escapes, and `,`
+/// and at most one space follow the value. Returns where it stopped and in
+/// what state: what it passed is valid JSON, and from there the caller reads
+/// on as if it had read all of it itself, and reports any error.
+#[inline(never)]
+fn flat_members(b: &[u8], pos: usize) -> (usize, Step) {
+    // The rest of the input as a slice, so each step indexes from 0.
+    let mut rest = b.get(pos..).unwrap_or_default();
+    loop {
+        if rest.first() != Some(&b'"') {
+            break;
+        }
+        let Some(key) = key_end(rest) else { break };
+        let Some(value) = after_separator(rest, key, b':') else { break };
+        let Some(n) = flat_value(value) else {
+            return (b.len() - value.len(), Step::Value);
+        };
+        let after = &value[n..];
+        match after_separator(after, 0, b',') {
+            Some(next) => rest = next,
+            None => return (b.len() - after.len(), Step::AfterValue),
+        }
+    }
+    (b.len() - rest.len(), Step::Member)
+}
+
+/// [`flat_members`] for the elements of an array.
+///
+/// An object or array element it began and could not finish is left open:
+/// the third answer is its closing bracket (else 0), and the place and state
+/// are inside it.
+#[inline(never)]
+fn flat_elements(b: &[u8], pos: usize, nest: bool) -> (usize, Step, u8) {
+    let mut rest = b.get(pos..).unwrap_or_default();
+    loop {
+        let n = match flat_item(rest, nest) {
+            Flat::Taken(n) => n,
+            Flat::Not => break,
+            Flat::Inside(at, step) => return (b.len() - rest.len() + at, step, rest[0] + 2),
+        };
+        let after = &rest[n..];
+        match after_separator(after, 0, b',') {
+            Some(next) => rest = next,
+            None => return (b.len() - after.len(), Step::AfterValue, 0),
+        }
+    }
+    (b.len() - rest.len(), Step::Member, 0)
+}
+
+/// What [`flat_item`] made of a value.
+enum Flat {
+    /// All of it: its length.
+    Taken(usize),
+    /// None of it.
+    Not,
+    /// An object or array, up to this offset, where it stopped in this
+    /// state, past at least one of its tokens (so not where an empty one
+    /// could still close).
+    Inside(usize, Step),
+}
+
+/// What follows `sep` at `s[at]` and at most one space after it; `None`
+/// when `s[at]` is not `sep`.
+#[inline(always)]
+fn after_separator(s: &[u8], at: usize, sep: u8) -> Option<&[u8]> {
+    let rest = s.get(at..)?;
+    match rest {
+        [c, b' ', tail @ ..] if *c == sep => Some(tail),
+        [c, tail @ ..] if *c == sep => Some(tail),
+        _ => None,
+    }
+}
+
+/// The length of the value at the start of `v` when [`flat_value`] takes
+/// it, or, if `nest` (the depth limit allows one more level), when it is an
+/// object or array one level deep: members or elements `flat_value` takes,
+/// at most one space after its opening bracket, around each separator and
+/// before its closing bracket. `None` for anything else.
+#[inline(always)]
+fn flat_item(v: &[u8], nest: bool) -> Flat {
+    match v.first() {
+        Some(b'{' | b'[') if nest => flat_container(v),
+        _ => match flat_value(v) {
+            Some(n) => Flat::Taken(n),
+            None => Flat::Not,
+        },
+    }
+}
+
+/// The container part of [`flat_item`].
+#[inline(always)]
+fn flat_container(v: &[u8]) -> Flat {
+    let object = v[0] == b'{';
+    let close = v[0] + 2;
+    let mut rest = one_space(&v[1..]);
+    if rest.first() == Some(&close) {
+        return Flat::Taken(v.len() - rest.len() + 1);
+    }
+    let mut first = true;
+    // Stopped at `rest` in state `step`: inside, unless nothing was taken.
+    macro_rules! stop {
+        ($step:expr) => {
+            return if first { Flat::Not } else { Flat::Inside(v.len() - rest.len(), $step) }
+        };
+    }
+    loop {
+        if object {
+            if rest.first() != Some(&b'"') {
+                stop!(Step::Member);
+            }
+            let Some(key) = key_end(rest) else { stop!(Step::Member) };
+            let Some(value) = after_separator(rest, key, b':') else { stop!(Step::Member) };
+            rest = value;
+            first = false;
+        }
+        let Some(n) = flat_value(rest) else { stop!(Step::Value) };
+        first = false;
+        let after = &rest[n..];
+        match after_separator(after, 0, b',') {
+            Some(next) => rest = next,
+            None => {
+                let end = one_space(after);
+                if end.first() == Some(&close) {
+                    return Flat::Taken(v.len() - end.len() + 1);
+                }
+                rest = after;
+                stop!(Step::AfterValue);
+            }
+        }
+    }
+}
+
+/// [`string_end`] for a string at the start of `s`, with one-byte strings
+/// (`"x"`, the keys of citylots2's coordinates) answered by two compares.
+#[inline(always)]
+fn key_end(s: &[u8]) -> Option<usize> {
+    match s {
+        [b'"', c, b'"', ..] if *c >= 0x20 && *c != b'"' && *c != b'\\' => Some(3),
+        _ => string_end(s, 0),
+    }
+}
+
+/// `s` past one leading space, if it has one.
+#[inline(always)]
+fn one_space(s: &[u8]) -> &[u8] {
+    match s {
+        [b' ', tail @ ..] => tail,
+        _ => s,
+    }
+}
+
+/// The length of the number, literal or string at the start of `v`, when it
+/// is one and valid (a string without escapes); `None` for anything else.
+#[inline(always)]
+fn flat_value(v: &[u8]) -> Option<usize> {
+    match v.first() {
+        Some(b'-' | b'0'..=b'9') => match crate::json::number_end_short(v, 0) {
+            Some(end) => Some(end),
+            None => crate::json::number_end(v, 0).ok(),
+        },
+        Some(b'"') => string_end(v, 0),
+        Some(b't') => v.starts_with(b"true").then_some(4),
+        Some(b'f') => v.starts_with(b"false").then_some(5),
+        Some(b'n') => v.starts_with(b"null").then_some(4),
+        _ => None,
+    }
+}
+
+const COLON_SPACE: u16 = u16::from_le_bytes(*b": ");
+const COMMA_SPACE: u16 = u16::from_le_bytes(*b", ");
+
+/// The two bytes at `i` as a little-endian word, or 0 when the input ends
+/// before them (0 is no pair the skipper looks for).
+#[inline(always)]
+fn pair_at(b: &[u8], i: usize) -> u16 {
+    match b.get(i..) {
+        Some(&[x, y, ..]) => u16::from_le_bytes([x, y]),
+        _ => 0,
+    }
+}
+
+/// Where the string whose opening quote is at `b[open]` ends (just past
+/// its closing quote), when it has no escape and no control character and
+/// its quote is in the input's last whole word of eight bytes or before;
+/// `None` otherwise, and then `Scanner::string` reads it again from the
+/// start and finds the same end or the error. Eight bytes a time by
+/// [`string_stop_mask`]; the first stop byte is taken from the word itself.
+/// The first word is tested in place (most keys and many values end in it),
+/// the rest in an out-of-line loop.
+#[inline(always)]
+fn string_end(b: &[u8], open: usize) -> Option<usize> {
+    let at = open + 1;
+    let w = u64::from_le_bytes(*b.get(at..)?.first_chunk::<8>()?);
+    match stop_in_word(w) {
+        Some(k) if k != usize::MAX => Some(at + k + 1),
+        Some(_) => None,
+        None => string_end_long(b, at + 8),
+    }
+}
+
+/// `string_end` past its first word.
+#[inline(never)]
+fn string_end_long(b: &[u8], mut at: usize) -> Option<usize> {
+    while let Some(&w) = b.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        match stop_in_word(u64::from_le_bytes(w)) {
+            Some(k) if k != usize::MAX => return Some(at + k + 1),
+            Some(_) => return None,
+            None => {}
+        }
+        at += 8;
+    }
+    None
+}
+
+/// In a word of string bytes: `None` when none of them ends the plain run,
+/// else the index of the first that does when it is a quote, or
+/// `usize::MAX` when it is a backslash or a control byte.
+#[inline(always)]
+fn stop_in_word(w: u64) -> Option<usize> {
+    let stop = string_stop_mask(w);
+    if stop == 0 {
+        return None;
+    }
+    // The mask's lowest set bit is the high bit of the stop byte.
+    let bit = stop.trailing_zeros();
+    Some(if (w >> (bit & !7)) as u8 == b'"' { (bit / 8) as usize } else { usize::MAX })
+}
+
+/// The byte at `i`, or 0 past the end. A 0 byte is a control character: not
+/// whitespace and no token's first byte, so every check the skipper makes
+/// answers for it as for the end of the input (with the same message).
+#[inline(always)]
+fn byte_at(b: &[u8], i: usize) -> u8 {
+    b.get(i).copied().unwrap_or(0)
+}
+
+/// The position of the first byte at or after `i` that is not JSON
+/// whitespace (as `Scanner::ws`). No whitespace or a single space is the
+/// common case, and costs one or two compares: every whitespace byte is at
+/// most a space.
+#[inline(always)]
+fn skip_ws(b: &[u8], i: usize) -> usize {
+    let c = byte_at(b, i);
+    if c > b' ' {
+        return i;
+    }
+    if c == b' ' && byte_at(b, i + 1) > b' ' {
+        return i + 1;
+    }
+    skip_ws_run(b, i)
+}
+
+#[inline(never)]
+fn skip_ws_run(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{string_stop_mask, STRING_STOP};
+    use super::{string_stop_mask, Res, Scanner, STRING_STOP};
+    use crate::paths::PathTrie;
 
     /// The SWAR test finds the same first stop byte as the table, for words
     /// mixing every byte class around the boundaries.
@@ -889,6 +1288,384 @@ mod tests {
             let m = string_stop_mask(u64::from_le_bytes(w));
             let got = (m != 0).then(|| (m.trailing_zeros() / 8) as usize);
             assert_eq!(got, want, "{w:?}");
+        }
+    }
+
+    impl Scanner<'_, '_> {
+        /// The skipper as it was before `skip_nested_with` kept its state in
+        /// locals: token by token through `ws`, `peek`, `expect` and the stack
+        /// top. Kept as the oracle for the differential test.
+        fn ref_skip_value(&mut self) -> Res<()> {
+            match self.peek() {
+                Some(b'{' | b'[') => {
+                    let base = self.depth;
+                    self.ref_skip_nested(base)
+                }
+                Some(b'"') => self.ref_skip_string(),
+                Some(b't') => self.literal(b"true"),
+                Some(b'f') => self.literal(b"false"),
+                Some(b'n') => self.literal(b"null"),
+                Some(b'-' | b'0'..=b'9') => self.ref_skip_number(),
+                _ => Err(self.syntax("expected a JSON value")),
+            }
+        }
+
+        /// Skips a string (the cursor is on its opening quote).
+        #[inline]
+        fn ref_skip_string(&mut self) -> Res<()> {
+            self.string().map(|_| ())
+        }
+
+        /// Skips a number (the cursor is on its first byte), checking its
+        /// syntax but not reading its value.
+        #[inline]
+        fn ref_skip_number(&mut self) -> Res<()> {
+            match crate::json::number_end(&self.bytes[self.pos..], 0) {
+                Ok(n) => {
+                    self.pos += n;
+                    Ok(())
+                }
+                Err(at) => {
+                    self.pos += at;
+                    Err(self.syntax("invalid number"))
+                }
+            }
+        }
+
+        fn ref_skip_nested(&mut self, base: usize) -> Res<()> {
+            let mut stack = std::mem::take(&mut self.skip);
+            stack.clear();
+            let r = self.ref_skip_nested_with(base, &mut stack);
+            self.skip = stack;
+            r
+        }
+
+        fn ref_skip_nested_with(&mut self, base: usize, stack: &mut Vec<u8>) -> Res<()> {
+            let open = self.peek().unwrap_or(b'{');
+            self.enter()?;
+            self.pos += 1;
+            stack.push(if open == b'{' { b'}' } else { b']' });
+            self.ws();
+            if self.peek() == stack.last().copied() {
+                self.pos += 1;
+                self.depth -= 1;
+                return Ok(());
+            }
+            self.ref_skip_loop(base, stack, true)
+        }
+
+        /// The iterative skipper. `at_start`: at the first member/element of the
+        /// innermost container (else just after a value in it).
+        fn ref_skip_loop(
+            &mut self,
+            base: usize,
+            stack: &mut Vec<u8>,
+            mut at_start: bool,
+        ) -> Res<()> {
+            loop {
+                let close = *stack.last().unwrap_or(&b'}');
+                if !at_start {
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b) if b == close => {
+                            self.pos += 1;
+                            stack.pop();
+                            self.depth -= 1;
+                            if stack.is_empty() {
+                                debug_assert_eq!(self.depth, base);
+                                return Ok(());
+                            }
+                            continue;
+                        }
+                        _ => return Err(self.syntax("expected ',' or a closing bracket")),
+                    }
+                }
+                at_start = false;
+                self.ws();
+                if close == b'}' {
+                    if self.peek() != Some(b'"') {
+                        return Err(self.syntax("expected a member name"));
+                    }
+                    self.ref_skip_string()?;
+                    self.ws();
+                    self.expect(b':', "expected ':' after a member name")?;
+                    self.ws();
+                }
+                match self.peek() {
+                    Some(open @ (b'{' | b'[')) => {
+                        self.enter()?;
+                        self.pos += 1;
+                        let c = if open == b'{' { b'}' } else { b']' };
+                        stack.push(c);
+                        self.ws();
+                        if self.peek() == Some(c) {
+                            self.pos += 1;
+                            stack.pop();
+                            self.depth -= 1;
+                        } else {
+                            at_start = true;
+                        }
+                    }
+                    Some(b'-' | b'0'..=b'9') => self.ref_skip_number()?,
+                    Some(b'"') => self.ref_skip_string()?,
+                    _ => self.ref_skip_value()?,
+                }
+            }
+        }
+    }
+
+    /// A scanner over `bytes` at `pos`, as if `depth` containers were open.
+    fn scanner_at<'a>(
+        bytes: &'a [u8],
+        trie: &'a PathTrie,
+        pos: usize,
+        depth: usize,
+        max_depth: usize,
+    ) -> Scanner<'a, 'a> {
+        Scanner {
+            bytes,
+            text: std::str::from_utf8(bytes).unwrap(),
+            pos,
+            depth,
+            max_depth,
+            trie,
+            gates: &[],
+            arrays: Vec::new(),
+            next_array: 0,
+            version: 0,
+            buf: String::new(),
+            skip: Vec::new(),
+        }
+    }
+
+    /// What skipping the value at `pos` gives: the result, then where the
+    /// cursor and the depth are left.
+    fn skip_both(
+        bytes: &[u8],
+        pos: usize,
+        depth: usize,
+        max_depth: usize,
+    ) -> [(Res<()>, usize, usize); 2] {
+        let trie = PathTrie::default();
+        let mut new = scanner_at(bytes, &trie, pos, depth, max_depth);
+        let got = new.skip_value();
+        let mut old = scanner_at(bytes, &trie, pos, depth, max_depth);
+        let want = old.ref_skip_value();
+        [(got, new.pos, new.depth), (want, old.pos, old.depth)]
+    }
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        fn pick<'x>(&mut self, from: &[&'x str]) -> &'x str {
+            from[self.below(from.len())]
+        }
+    }
+
+    /// Whitespace between tokens: mostly none or one space (the cases the
+    /// skipper takes in one compare), sometimes runs of every kind.
+    fn gap(r: &mut Rng, out: &mut String) {
+        out.push_str(r.pick(&["", "", " ", " ", " ", "  ", "\n", "\t ", " \r\n  ", "\n\n\t"]));
+    }
+
+    fn number(r: &mut Rng, out: &mut String) {
+        out.push_str(r.pick(&[
+            "0",
+            "0.0",
+            "-0",
+            "7",
+            "-122.51149576869115",
+            "37.80749095346456",
+            "1e5",
+            "2E-3",
+            "1.5e+10",
+            "12345678901234567890",
+            "-0.000001",
+            "100",
+            "9.87654321e-7",
+        ]));
+    }
+
+    fn string(r: &mut Rng, out: &mut String) {
+        out.push('"');
+        out.push_str(r.pick(&[
+            "",
+            "x",
+            "type",
+            "MAPBLKLOT",
+            "a b",
+            "0001001",
+            "FRANKLIN",
+            "\\n",
+            "caf\\u00e9",
+            "\\ud83d\\ude80",
+            "é",
+            "🚀 rocket",
+            "quote \\\" inside",
+            "a long key of more than sixteen bytes",
+            "tab\\tand slash\\/",
+            "sixteen bytes!!!",
+            "fifteen bytes!!",
+        ]));
+        out.push('"');
+    }
+
+    /// A random JSON value, nested up to `depth` more levels.
+    fn value(r: &mut Rng, depth: usize, out: &mut String) {
+        let k = if depth == 0 { 2 + r.below(3) } else { r.below(6) };
+        match k {
+            0 | 1 => {
+                let (open, close) = if k == 0 { ('{', '}') } else { ('[', ']') };
+                out.push(open);
+                let n = r.below(5);
+                for i in 0..n {
+                    if i > 0 {
+                        gap(r, out);
+                        out.push(',');
+                    }
+                    gap(r, out);
+                    if k == 0 {
+                        string(r, out);
+                        gap(r, out);
+                        out.push(':');
+                        gap(r, out);
+                    }
+                    value(r, depth - 1, out);
+                }
+                gap(r, out);
+                out.push(close);
+            }
+            2 => number(r, out),
+            3 => string(r, out),
+            4 => out.push_str(r.pick(&["true", "false", "null"])),
+            _ => {
+                // The citylots2 shape: an object of three numbers.
+                out.push_str("{ \"x\": ");
+                number(r, out);
+                out.push_str(", \"y\": ");
+                number(r, out);
+                out.push_str(", \"z\": 0.0 }");
+            }
+        }
+    }
+
+    /// The skipper accepts and rejects exactly as the plain token-by-token
+    /// loop it replaced: the same result (error kind, message and offset),
+    /// the same cursor and depth after, on generated values (every token
+    /// kind, whitespace of every kind between tokens, escapes, multi-byte
+    /// text) and on mutations of them (bytes replaced, inserted, removed,
+    /// the input cut short), with depth limits near the nesting.
+    #[test]
+    fn skipper_agrees_with_reference() {
+        let mut r = Rng(0x2545_f491_4f6c_dd1d);
+        let mutants: &[&str] = &[
+            " ", "\t", "\n", "\r", ",", ":", "{", "}", "[", "]", "\"", "\\", "-", "+", ".", "e",
+            "E", "0", "1", "9", "a", "t", "f", "n", "x", "\u{1}", "\u{1f}", "é", ", ", ": ", "\\u",
+        ];
+        let (mut accepted, mut rejected) = (0, 0);
+        for round in 0..200_000 {
+            let mut text = String::new();
+            let prefix = r.below(3);
+            text.push_str(&" ".repeat(prefix));
+            let nesting = 1 + r.below(5);
+            value(&mut r, nesting, &mut text);
+            text.push_str(r.pick(&["", " ", ",", " }", "]", ", \"k\": 1}"]));
+            let mut bytes = text.into_bytes();
+            // Half the inputs are mutated one to three times.
+            if round % 2 == 1 {
+                for _ in 0..1 + r.below(3) {
+                    let mut at = r.below(bytes.len() + 1);
+                    // Mostly at a byte of structure, where one step of the
+                    // fast paths decides most.
+                    let structure = |b: &u8| b": ,{}[]\"".contains(b);
+                    if r.below(4) != 0 {
+                        let marks: Vec<usize> =
+                            (0..bytes.len()).filter(|&i| structure(&bytes[i])).collect();
+                        if !marks.is_empty() {
+                            at = marks[r.below(marks.len())];
+                        }
+                    }
+                    let m = r.pick(mutants).as_bytes();
+                    match r.below(4) {
+                        0 => bytes.splice(at..at, m.iter().copied()).for_each(drop),
+                        1 if at < bytes.len() => {
+                            // The byte, and sometimes the spaces after it.
+                            let mut end = at + 1;
+                            while r.below(2) == 0 && bytes.get(end) == Some(&b' ') {
+                                end += 1;
+                            }
+                            bytes.drain(at..end);
+                        }
+                        2 => bytes.truncate(at),
+                        _ if at < bytes.len() => {
+                            bytes.splice(at..at + 1, m.iter().copied()).for_each(drop)
+                        }
+                        _ => {}
+                    }
+                }
+                if std::str::from_utf8(&bytes).is_err() {
+                    continue;
+                }
+            }
+            let pos = prefix.min(bytes.len());
+            let depth = r.below(3);
+            let max_depth = depth + r.below(7);
+            let [got, want] = skip_both(&bytes, pos, depth, max_depth);
+            if want.0.is_ok() {
+                accepted += 1;
+            } else {
+                rejected += 1;
+            }
+            assert_eq!(
+                got,
+                want,
+                "{:?} at {pos}, depth {depth} of {max_depth}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        // Both outcomes are common, so both paths were compared.
+        assert!(accepted > 10_000 && rejected > 10_000, "{accepted} {rejected}");
+    }
+
+    /// The fixed cases: each error the skipper reports, at its offset.
+    #[test]
+    fn skipper_errors_at_their_offsets() {
+        let cases: &[(&str, usize, usize)] = &[
+            (r#"{ "x": 1 "#, 9, 9),
+            (r#"{ "x" 1 }"#, 6, 6),
+            (r#"{ x: 1 }"#, 2, 2),
+            (r#"[ 1, ]"#, 5, 5),
+            (r#"[ 01 ]"#, 3, 3),
+            (r#"[ 1.e5 ]"#, 4, 4),
+            (r#"[ -x ]"#, 3, 3),
+            (r#"[ tru ]"#, 2, 2),
+            (r#"{ "a": "b\q" }"#, 10, 10),
+            ("{ \"a\": \"b\u{1}\" }", 9, 9),
+            (r#"[[[[1]]]]"#, 3, 3),
+            (r#"{ "x": [ } ]"#, 9, 9),
+            (r#"[ "open"#, 7, 7),
+        ];
+        // Objects and arrays inside arrays are taken in one step only where
+        // the depth limit allows them.
+        for max_depth in 0..6 {
+            let text = r#"[ [ { "x": 1, "y": [ 2 ] }, [ 3 ], { "z": 0.0 } ], { "a": "b" } ]"#;
+            let [got, want] = skip_both(text.as_bytes(), 0, 0, max_depth);
+            assert_eq!(got, want, "{max_depth}");
+            assert_eq!(got.0.is_ok(), max_depth >= 4, "{max_depth}");
+        }
+        for &(text, offset, pos) in cases {
+            let [got, want] = skip_both(text.as_bytes(), 0, 0, 3);
+            assert_eq!(got, want, "{text}");
+            let err = got.0.expect_err(text);
+            assert_eq!((err.offset, got.1), (offset, pos), "{text}: {err}");
         }
     }
 }
