@@ -138,7 +138,10 @@ static STRING_STOP: [bool; 256] = {
 fn ruled_out(b: &[u8], window: (f64, f64)) -> Result<Option<usize>, usize> {
     let negative = b.first() == Some(&b'-');
     if (negative && window.0 > 0.0) || (!negative && window.1 < 0.0) {
-        return crate::json::number_end(b, 0).map(Some);
+        return match crate::json::number_end_short(b, 0) {
+            Some(n) => Ok(Some(n)),
+            None => crate::json::number_end(b, 0).map(Some),
+        };
     }
     match crate::json::number_skip_bounds(b) {
         Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => Ok(Some(n)),
