@@ -108,6 +108,46 @@ impl Anchors {
         Anchors { start, groups, words }
     }
 
+    /// Every pattern index once, in the order the records first name them
+    /// (so one anchor's candidates name neighbouring indices), then the
+    /// patterns of `0..patterns` no record names, in order.
+    pub fn pattern_order(&self, patterns: usize) -> Vec<u32> {
+        let mut seen = vec![false; patterns];
+        let mut order = Vec::with_capacity(patterns);
+        for record in self.records() {
+            let p = record[1] as usize;
+            if !seen[p] {
+                seen[p] = true;
+                order.push(p as u32);
+            }
+        }
+        order.extend((0..patterns as u32).filter(|&p| !seen[p as usize]));
+        order
+    }
+
+    /// Renames every record's pattern `p` to `new[p]`.
+    pub fn renumber_patterns(&mut self, new: &[u32]) {
+        let mut i = 0;
+        while let &[_, pattern, len, ..] = &self.words[i..] {
+            self.words[i + 1] = new[pattern as usize];
+            i += 3 + (len & !HAS_ABSENT) as usize;
+        }
+    }
+
+    /// Every record, in storage order (anchor by anchor, group by group).
+    fn records(&self) -> impl Iterator<Item = &[u32]> {
+        let mut rest = &self.words[..];
+        std::iter::from_fn(move || {
+            let &[_, _, len, ..] = rest else {
+                return None;
+            };
+            let n = (3 + (len & !HAS_ABSENT) as usize).min(rest.len());
+            let (record, tail) = rest.split_at(n);
+            rest = tail;
+            Some(record)
+        })
+    }
+
     /// The groups of sub-patterns anchored on condition `cond`.
     #[inline]
     pub fn groups(&self, cond: u32) -> Groups<'_> {
@@ -245,5 +285,32 @@ mod tests {
         );
         assert!(seen(&a, 3).is_empty());
         assert!(seen(&a, 99).is_empty());
+    }
+
+    #[test]
+    fn patterns_renumbered_in_record_order() {
+        let mut all = Vec::new();
+        let entries = vec![
+            entry(2, 0, false, &[eager(0), lazy(1)], &mut all),
+            entry(0, 1, true, &[], &mut all),
+            entry(2, 2, false, &[eager(3)], &mut all),
+            entry(2, 3, false, &[eager(0)], &mut all),
+            // A second sub-pattern of pattern 11, under another anchor.
+            Entry { anchor: 3, sub: 4, pattern: 11, has_absent: false, others: 0..0 },
+        ];
+        let mut a = Anchors::build(4, entries, &all);
+        // Records: anchor 0 (pattern 11), anchor 2 key 0 (10, 13), key 3 (12), anchor 3 (11).
+        let order = a.pattern_order(15);
+        assert_eq!(order, vec![11, 10, 13, 12, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14]);
+        let mut new = vec![0; 15];
+        for (i, &old) in order.iter().enumerate() {
+            new[old as usize] = i as u32;
+        }
+        a.renumber_patterns(&new);
+        let patterns: Vec<(u32, u32)> = a.records().map(|r| (r[0], r[1])).collect();
+        assert_eq!(patterns, vec![(1, 0), (0, 1), (3, 2), (2, 3), (4, 0)]);
+        let others: Vec<Vec<Other>> =
+            a.groups(2).flat_map(|g| g.candidates.map(|c| c.others().collect())).collect();
+        assert_eq!(others, vec![vec![lazy(1)], vec![], vec![]]);
     }
 }

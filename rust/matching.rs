@@ -316,7 +316,7 @@ impl Snapshot {
                         in_arrays += arrayed(sc, other.cond);
                     }
                     if (in_arrays == 0 || in_arrays == 1 && one_slot_ok) && !cand.has_absent {
-                        names.push(seg.patterns[cand.pattern as usize].1.clone());
+                        names.push(seg.patterns[cand.pattern as usize].clone());
                     } else {
                         checks.push((si, cand.sub as usize));
                     }
@@ -335,7 +335,7 @@ impl Snapshot {
             for &local in &seg.absent_only {
                 let info = &seg.subs[local as usize];
                 if info.absent.iter().all(|&f| presence_of(&sc.presence, f).is_empty()) {
-                    names.push(seg.patterns[info.pattern as usize].1.clone());
+                    names.push(seg.patterns[info.pattern as usize].clone());
                 }
             }
         }
@@ -343,7 +343,7 @@ impl Snapshot {
             let seg = &self.segments[si];
             let info = &seg.subs[local];
             if consistent(info, seg, self.cond_base[si], sc, self.config.max_consistency_steps)? {
-                names.push(seg.patterns[info.pattern as usize].1.clone());
+                names.push(seg.patterns[info.pattern as usize].clone());
             }
         }
         names.sort_unstable();

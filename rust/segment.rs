@@ -62,8 +62,11 @@ pub struct Segment {
     pub subs: Vec<SubInfo>,
     /// Sub-patterns with no positive field (only `exists: false`).
     pub absent_only: Vec<u32>,
-    /// `(pattern id, rule name)` per pattern of the segment.
-    pub patterns: Vec<(PatternId, Arc<str>)>,
+    /// The rule name of each pattern of the segment. Patterns are numbered
+    /// in the order the anchor index first names them, and the names are
+    /// copies allocated in that order: the names an event's candidates
+    /// hand back sit together, not one cold line each across the heap.
+    pub patterns: Vec<Arc<str>>,
     /// Automaton size: slots plus value-matcher states.
     pub states: usize,
 }
@@ -80,9 +83,7 @@ impl Segment {
         let mut slot_cond = Vec::with_capacity(n_slots);
         let mut subs = Vec::with_capacity(n_subs);
         let mut absent_only = Vec::new();
-        let mut names = Vec::with_capacity(patterns.len());
-        for (pi, &(id, name, pattern)) in patterns.iter().enumerate() {
-            names.push((id, name.clone()));
+        for (pi, &(_, _, pattern)) in patterns.iter().enumerate() {
             for sp in pattern.subpatterns() {
                 let sub = subs.len() as u32;
                 let first_slot = slot_cond.len() as u32;
@@ -158,7 +159,19 @@ impl Segment {
                 others: from..others.len() as u32,
             });
         }
-        let anchors = Anchors::build(conds.len(), entries, &others);
+        let mut anchors = Anchors::build(conds.len(), entries, &others);
+        // Patterns renumbered in anchor order, their names copied in it.
+        let order = anchors.pattern_order(patterns.len());
+        let mut new_index = vec![0u32; patterns.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old as usize] = new as u32;
+        }
+        anchors.renumber_patterns(&new_index);
+        for info in &mut subs {
+            info.pattern = new_index[info.pattern as usize];
+        }
+        let names: Vec<Arc<str>> =
+            order.iter().map(|&old| Arc::<str>::from(&**patterns[old as usize].1)).collect();
         let top = builders.keys().max().map_or(0, |&f| f as usize + 1);
         let mut field_index = vec![NO_MATCHER; top];
         let mut matchers = Vec::with_capacity(builders.len());
