@@ -98,6 +98,8 @@ pub struct Scratch {
     contexts: Contexts,
     /// `(segment, sub-pattern)` of the candidates that need the consistency search.
     checks: Vec<(u32, u32)>,
+    /// `(segment, pattern)` of every match found.
+    matched: Vec<(u32, u32)>,
     /// The consistency search's lists: per slot (then per absent field) a
     /// span of `ctx_items`, the distinct contexts it may use.
     ctx_items: Vec<u32>,
@@ -151,6 +153,7 @@ impl Scratch {
             self.cond_state.resize(conds, 0);
         }
         self.checks.clear();
+        self.matched.clear();
         self.hits_sorted = false;
         self.leaves.clear();
         self.leaves_sorted = false;
@@ -350,7 +353,6 @@ impl Snapshot {
         );
         sc.scan = buffers;
         scanned?;
-        let mut names: Vec<Arc<str>> = Vec::new();
         let one_slot_ok = self.config.max_consistency_steps >= ONE_SLOT_STEPS;
         let fired = std::mem::take(&mut sc.fired);
         for &(si, cond) in &fired {
@@ -383,7 +385,7 @@ impl Snapshot {
                         in_arrays += arrayed(sc, other.cond);
                     }
                     if (in_arrays == 0 || in_arrays == 1 && one_slot_ok) && !cand.has_absent {
-                        names.push(seg.patterns[cand.pattern as usize].clone());
+                        sc.matched.push((si as u32, cand.pattern));
                     } else {
                         sc.checks.push((si as u32, cand.sub));
                     }
@@ -393,11 +395,11 @@ impl Snapshot {
         sc.fired = fired;
         let absent_only: usize = self.segments.iter().map(|s| s.absent_only.len()).sum();
         sc.prepare_lookups(sc.checks.len() + absent_only);
-        for seg in &self.segments {
+        for (si, seg) in self.segments.iter().enumerate() {
             for &local in &seg.absent_only {
                 let info = &seg.subs[local as usize];
                 if info.absent.iter().all(|&f| !sc.present(f)) {
-                    names.push(seg.patterns[info.pattern as usize].clone());
+                    sc.matched.push((si as u32, info.pattern));
                 }
             }
         }
@@ -407,13 +409,30 @@ impl Snapshot {
             let info = &seg.subs[local as usize];
             let base = self.cond_base[si as usize];
             if consistent(info, seg, base, sc, self.config.max_consistency_steps)? {
-                names.push(seg.patterns[info.pattern as usize].clone());
+                sc.matched.push((si, info.pattern));
             }
         }
         sc.checks = checks;
-        names.sort_unstable();
-        names.dedup();
-        Ok(names)
+        Ok(self.names(&mut sc.matched))
+    }
+
+    /// The names of the matched `(segment, pattern)`s, sorted, each once.
+    /// Names are only read here, after the candidates: reading a cold name
+    /// is a cache miss, and cloning it there (a locked increment) would
+    /// hold up everything behind it; read first with plain loads, the
+    /// misses overlap, and only the distinct names are cloned.
+    fn names(&self, matched: &mut [(u32, u32)]) -> Vec<Arc<str>> {
+        let name = |&(si, p): &(u32, u32)| &self.segments[si as usize].patterns[p as usize];
+        let touched = matched.iter().fold(0u8, |acc, m| acc ^ name(m).bytes().next().unwrap_or(0));
+        std::hint::black_box(touched);
+        matched.sort_unstable_by(|a, b| name(a).cmp(name(b)));
+        let mut names: Vec<Arc<str>> = Vec::with_capacity(matched.len());
+        for m in matched.iter() {
+            if names.last().is_none_or(|last| **last != **name(m)) {
+                names.push(name(m).clone());
+            }
+        }
+        names
     }
 }
 
