@@ -148,22 +148,43 @@ impl Anchors {
         })
     }
 
-    /// The groups of sub-patterns anchored on condition `cond`.
+    /// Asks the processor to fetch the line of `cond`'s group list, if it
+    /// anchors anything: called when the condition first holds during the
+    /// scan, so the line is there when the candidates are looked at.
     #[inline]
-    pub fn groups(&self, cond: u32) -> Groups<'_> {
+    pub fn prefetch_groups(&self, cond: u32) {
         let c = cond as usize;
-        let groups = match (self.start.get(c), self.start.get(c + 1)) {
-            (Some(&a), Some(&b)) => self.groups.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
-        };
-        Groups { groups: groups.iter(), words: &self.words }
+        if let (Some(&a), Some(&b)) = (self.start.get(c), self.start.get(c + 1)) {
+            if a < b {
+                prefetch(&self.groups[a as usize]);
+            }
+        }
     }
-}
 
-/// Iterator over one anchor's groups.
-pub struct Groups<'a> {
-    groups: std::slice::Iter<'a, (u32, u32, u32)>,
-    words: &'a [u32],
+    /// The ids of the groups anchored on condition `cond`, for [`Anchors::group`].
+    #[inline]
+    pub fn group_ids(&self, cond: u32) -> std::ops::Range<u32> {
+        let c = cond as usize;
+        match (self.start.get(c), self.start.get(c + 1)) {
+            (Some(&a), Some(&b)) => a..b,
+            _ => 0..0,
+        }
+    }
+
+    /// Group `id` (one of [`Anchors::group_ids`]).
+    #[inline]
+    pub fn group(&self, id: u32) -> Group<'_> {
+        let &(key, from, to) = &self.groups[id as usize];
+        let run = self.words.get(from as usize..to as usize).unwrap_or(&[]);
+        let key = (key != NO_KEY).then(|| Other::from_word(key));
+        Group { key, candidates: Candidates { run } }
+    }
+
+    /// The groups of sub-patterns anchored on condition `cond`.
+    #[cfg(test)]
+    fn groups(&self, cond: u32) -> impl Iterator<Item = Group<'_>> {
+        self.group_ids(cond).map(|id| self.group(id))
+    }
 }
 
 /// Sub-patterns under one anchor that check the same condition first.
@@ -172,18 +193,6 @@ pub struct Group<'a> {
     pub key: Option<Other>,
     /// Its candidates; only read when iterated.
     pub candidates: Candidates<'a>,
-}
-
-impl<'a> Iterator for Groups<'a> {
-    type Item = Group<'a>;
-
-    #[inline]
-    fn next(&mut self) -> Option<Group<'a>> {
-        let &(key, from, to) = self.groups.next()?;
-        let run = self.words.get(from as usize..to as usize).unwrap_or(&[]);
-        let key = (key != NO_KEY).then(|| Other::from_word(key));
-        Some(Group { key, candidates: Candidates { run } })
-    }
 }
 
 /// A sub-pattern filed under an anchor that held.
@@ -208,6 +217,32 @@ impl<'a> Candidate<'a> {
 /// Iterator over one group's records.
 pub struct Candidates<'a> {
     run: &'a [u32],
+}
+
+impl Candidates<'_> {
+    /// Asks the processor to fetch the group's first records.
+    #[inline]
+    pub fn prefetch(&self) {
+        if let Some(first) = self.run.first() {
+            prefetch(first);
+        }
+    }
+}
+
+/// A hint to fetch `x`'s cache line; it does not wait for it. Only a hint:
+/// other targets do nothing.
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch only hints the cache; it never faults and reads
+    // nothing into the program, and `x` is a valid reference anyway. SSE
+    // (the instruction's feature) is part of every x86_64 target.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }
 
 impl<'a> Iterator for Candidates<'a> {

@@ -100,6 +100,8 @@ pub struct Scratch {
     checks: Vec<(u32, u32)>,
     /// `(segment, pattern)` of every match found.
     matched: Vec<(u32, u32)>,
+    /// `(segment, group, arrayed conditions)` of the anchor groups whose key held.
+    passing: Vec<(u32, u32, u32)>,
     /// The consistency search's lists: per slot (then per absent field) a
     /// span of `ctx_items`, the distinct contexts it may use.
     ctx_items: Vec<u32>,
@@ -324,6 +326,7 @@ impl Visitor for Run<'_> {
                 if *state & !ARRAYED != epoch {
                     *state = epoch;
                     fired.push((si as u32, cond));
+                    seg.anchors.prefetch_groups(cond);
                 }
                 if cid != 0 {
                     *state |= ARRAYED;
@@ -355,43 +358,52 @@ impl Snapshot {
         scanned?;
         let one_slot_ok = self.config.max_consistency_steps >= ONE_SLOT_STEPS;
         let fired = std::mem::take(&mut sc.fired);
+        let arrayed = |sc: &Scratch, g: u32| (sc.cond_state[g as usize] & ARRAYED != 0) as u32;
+        // First the groups whose key held, their first records asked for
+        // at once (a prefetch each), so the cache misses overlap instead of
+        // coming one by one. (Plain loads instead did not help.)
+        let mut passing = std::mem::take(&mut sc.passing);
         for &(si, cond) in &fired {
-            let si = si as usize;
-            let seg = &self.segments[si];
-            let base = self.cond_base[si];
+            let (seg, base) = (&self.segments[si as usize], self.cond_base[si as usize]);
             // How many of a candidate's conditions held for a leaf inside an
             // array: with no `exists: false` and at most one such condition,
             // no two chosen leaves can disagree on an array index, so the
             // consistency search would succeed — in `ONE_SLOT_STEPS` steps,
             // so only a budget that allows them skips it (the answer, or
             // `too_complex` under a tiny budget, stays the search's).
-            let arrayed =
-                |sc: &Scratch, c: u32| (sc.cond_state[(base + c) as usize] & ARRAYED != 0) as u32;
-            let anchor_arrayed = arrayed(sc, cond);
-            for group in seg.anchors.groups(cond) {
+            let anchor_arrayed = arrayed(sc, base + cond);
+            for gi in seg.anchors.group_ids(cond) {
+                let group = seg.anchors.group(gi);
                 let mut group_arrayed = anchor_arrayed;
                 if let Some(key) = group.key {
                     if !sc.holds(seg, base, key) {
                         continue;
                     }
-                    group_arrayed += arrayed(sc, key.cond);
+                    group_arrayed += arrayed(sc, base + key.cond);
                 }
-                'candidates: for cand in group.candidates {
-                    let mut in_arrays = group_arrayed;
-                    for other in cand.others() {
-                        if !sc.holds(seg, base, other) {
-                            continue 'candidates;
-                        }
-                        in_arrays += arrayed(sc, other.cond);
+                group.candidates.prefetch();
+                passing.push((si, gi, group_arrayed));
+            }
+        }
+        for &(si, gi, group_arrayed) in &passing {
+            let (seg, base) = (&self.segments[si as usize], self.cond_base[si as usize]);
+            'candidates: for cand in seg.anchors.group(gi).candidates {
+                let mut in_arrays = group_arrayed;
+                for other in cand.others() {
+                    if !sc.holds(seg, base, other) {
+                        continue 'candidates;
                     }
-                    if (in_arrays == 0 || in_arrays == 1 && one_slot_ok) && !cand.has_absent {
-                        sc.matched.push((si as u32, cand.pattern));
-                    } else {
-                        sc.checks.push((si as u32, cand.sub));
-                    }
+                    in_arrays += arrayed(sc, base + other.cond);
+                }
+                if (in_arrays == 0 || in_arrays == 1 && one_slot_ok) && !cand.has_absent {
+                    sc.matched.push((si, cand.pattern));
+                } else {
+                    sc.checks.push((si, cand.sub));
                 }
             }
         }
+        passing.clear();
+        sc.passing = passing;
         sc.fired = fired;
         let absent_only: usize = self.segments.iter().map(|s| s.absent_only.len()).sum();
         sc.prepare_lookups(sc.checks.len() + absent_only);
