@@ -425,25 +425,21 @@ impl Snapshot {
             }
         }
         sc.checks = checks;
-        Ok(self.names(&mut sc.matched))
+        Ok(self.names(&sc.matched))
     }
 
     /// The names of the matched `(segment, pattern)`s, sorted, each once.
     /// Names are only read here, after the candidates: reading a cold name
-    /// is a cache miss, and cloning it there (a locked increment) would
-    /// hold up everything behind it; read first with plain loads, the
-    /// misses overlap, and only the distinct names are cloned.
-    fn names(&self, matched: &mut [(u32, u32)]) -> Vec<Arc<str>> {
+    /// is a cache miss, and cloning it (a locked increment) holds up the
+    /// loads behind it. Read first with plain loads, the misses overlap;
+    /// the clones then find the lines in cache.
+    fn names(&self, matched: &[(u32, u32)]) -> Vec<Arc<str>> {
         let name = |&(si, p): &(u32, u32)| &self.segments[si as usize].patterns[p as usize];
         let touched = matched.iter().fold(0u8, |acc, m| acc ^ name(m).bytes().next().unwrap_or(0));
         std::hint::black_box(touched);
-        matched.sort_unstable_by(|a, b| name(a).cmp(name(b)));
-        let mut names: Vec<Arc<str>> = Vec::with_capacity(matched.len());
-        for m in matched.iter() {
-            if names.last().is_none_or(|last| **last != **name(m)) {
-                names.push(name(m).clone());
-            }
-        }
+        let mut names: Vec<Arc<str>> = matched.iter().map(|m| name(m).clone()).collect();
+        names.sort_unstable();
+        names.dedup();
         names
     }
 }
