@@ -28,10 +28,13 @@ const ARRAYED: u32 = 1 << 31;
 const MISSED: u32 = 1 << 30;
 const EPOCH: u32 = MISSED - 1;
 
-/// Past this many hits or candidates to check, the hits are sorted once for
-/// the consistency search; below it, each slot scans them (and sorts its few).
-const SCAN_HITS: usize = 64;
-const SCAN_CHECKS: usize = 8;
+/// Past this many look-ups to come (the slots and absent fields of the
+/// candidates to search, the absent fields of `exists: false`-only
+/// sub-patterns), the hits and presence records are sorted once; up to it,
+/// each look-up scans them and sorts its few contexts. So scanning costs at
+/// most this many passes, about what sorting costs anyway, and an event
+/// with a check or two sorts nothing (its hits come in no useful order).
+const SCAN_LOOKUPS: usize = 12;
 
 /// Steps `search` takes to pick a leaf for one slot: enter, try, complete.
 const ONE_SLOT_STEPS: usize = 3;
@@ -242,10 +245,10 @@ impl Scratch {
         held
     }
 
-    /// Sorts and de-duplicates the hits and presence records, when there
-    /// are enough of them (or enough look-ups coming) to pay.
-    fn prepare_lookups(&mut self, checks: usize) {
-        if self.hits.len() > SCAN_HITS || self.presence.len() > SCAN_HITS || checks > SCAN_CHECKS {
+    /// Sorts and de-duplicates the hits and presence records, when enough
+    /// look-ups are coming to pay for it.
+    fn prepare_lookups(&mut self, lookups: usize) {
+        if lookups > SCAN_LOOKUPS {
             self.hits.sort_unstable();
             self.hits.dedup();
             self.presence.sort_unstable();
@@ -405,8 +408,16 @@ impl Snapshot {
         passing.clear();
         sc.passing = passing;
         sc.fired = fired;
-        let absent_only: usize = self.segments.iter().map(|s| s.absent_only.len()).sum();
-        sc.prepare_lookups(sc.checks.len() + absent_only);
+        let mut lookups = 0;
+        for seg in &self.segments {
+            lookups +=
+                seg.absent_only.iter().map(|&l| seg.subs[l as usize].absent.len()).sum::<usize>();
+        }
+        for &(si, sub) in &sc.checks {
+            let info = &self.segments[si as usize].subs[sub as usize];
+            lookups += info.slots as usize + info.absent.len();
+        }
+        sc.prepare_lookups(lookups);
         for (si, seg) in self.segments.iter().enumerate() {
             for &local in &seg.absent_only {
                 let info = &seg.subs[local as usize];
@@ -625,7 +636,7 @@ mod tests {
                 out
             };
             let scanned = lookups(&sc);
-            sc.prepare_lookups(SCAN_CHECKS + 1);
+            sc.prepare_lookups(SCAN_LOOKUPS + 1);
             assert!(sc.hits_sorted);
             assert_eq!(scanned, lookups(&sc), "round {round}");
         }
