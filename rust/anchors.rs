@@ -108,22 +108,83 @@ impl Anchors {
         Anchors { start, groups, words }
     }
 
-    /// The groups of sub-patterns anchored on condition `cond`.
-    #[inline]
-    pub fn groups(&self, cond: u32) -> Groups<'_> {
-        let c = cond as usize;
-        let groups = match (self.start.get(c), self.start.get(c + 1)) {
-            (Some(&a), Some(&b)) => self.groups.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
-        };
-        Groups { groups: groups.iter(), words: &self.words }
+    /// Every pattern index once, in the order the records first name them
+    /// (so one anchor's candidates name neighbouring indices), then the
+    /// patterns of `0..patterns` no record names, in order.
+    pub fn pattern_order(&self, patterns: usize) -> Vec<u32> {
+        let mut seen = vec![false; patterns];
+        let mut order = Vec::with_capacity(patterns);
+        for record in self.records() {
+            let p = record[1] as usize;
+            if !seen[p] {
+                seen[p] = true;
+                order.push(p as u32);
+            }
+        }
+        order.extend((0..patterns as u32).filter(|&p| !seen[p as usize]));
+        order
     }
-}
 
-/// Iterator over one anchor's groups.
-pub struct Groups<'a> {
-    groups: std::slice::Iter<'a, (u32, u32, u32)>,
-    words: &'a [u32],
+    /// Renames every record's pattern `p` to `new[p]`.
+    pub fn renumber_patterns(&mut self, new: &[u32]) {
+        let mut i = 0;
+        while let &[_, pattern, len, ..] = &self.words[i..] {
+            self.words[i + 1] = new[pattern as usize];
+            i += 3 + (len & !HAS_ABSENT) as usize;
+        }
+    }
+
+    /// Every record, in storage order (anchor by anchor, group by group).
+    fn records(&self) -> impl Iterator<Item = &[u32]> {
+        let mut rest = &self.words[..];
+        std::iter::from_fn(move || {
+            let &[_, _, len, ..] = rest else {
+                return None;
+            };
+            let n = (3 + (len & !HAS_ABSENT) as usize).min(rest.len());
+            let (record, tail) = rest.split_at(n);
+            rest = tail;
+            Some(record)
+        })
+    }
+
+    /// Asks the processor to fetch the line of `cond`'s group list, if it
+    /// anchors anything: called when the condition first holds during the
+    /// scan, so the line is there when the candidates are looked at.
+    #[inline]
+    pub fn prefetch_groups(&self, cond: u32) {
+        let c = cond as usize;
+        if let (Some(&a), Some(&b)) = (self.start.get(c), self.start.get(c + 1)) {
+            if a < b {
+                prefetch(&self.groups[a as usize]);
+            }
+        }
+    }
+
+    /// The ids of the groups anchored on condition `cond`, for [`Anchors::group`].
+    #[inline]
+    pub fn group_ids(&self, cond: u32) -> std::ops::Range<u32> {
+        let c = cond as usize;
+        match (self.start.get(c), self.start.get(c + 1)) {
+            (Some(&a), Some(&b)) => a..b,
+            _ => 0..0,
+        }
+    }
+
+    /// Group `id` (one of [`Anchors::group_ids`]).
+    #[inline]
+    pub fn group(&self, id: u32) -> Group<'_> {
+        let &(key, from, to) = &self.groups[id as usize];
+        let run = self.words.get(from as usize..to as usize).unwrap_or(&[]);
+        let key = (key != NO_KEY).then(|| Other::from_word(key));
+        Group { key, candidates: Candidates { run } }
+    }
+
+    /// The groups of sub-patterns anchored on condition `cond`.
+    #[cfg(test)]
+    fn groups(&self, cond: u32) -> impl Iterator<Item = Group<'_>> {
+        self.group_ids(cond).map(|id| self.group(id))
+    }
 }
 
 /// Sub-patterns under one anchor that check the same condition first.
@@ -132,18 +193,6 @@ pub struct Group<'a> {
     pub key: Option<Other>,
     /// Its candidates; only read when iterated.
     pub candidates: Candidates<'a>,
-}
-
-impl<'a> Iterator for Groups<'a> {
-    type Item = Group<'a>;
-
-    #[inline]
-    fn next(&mut self) -> Option<Group<'a>> {
-        let &(key, from, to) = self.groups.next()?;
-        let run = self.words.get(from as usize..to as usize).unwrap_or(&[]);
-        let key = (key != NO_KEY).then(|| Other::from_word(key));
-        Some(Group { key, candidates: Candidates { run } })
-    }
 }
 
 /// A sub-pattern filed under an anchor that held.
@@ -168,6 +217,32 @@ impl<'a> Candidate<'a> {
 /// Iterator over one group's records.
 pub struct Candidates<'a> {
     run: &'a [u32],
+}
+
+impl Candidates<'_> {
+    /// Asks the processor to fetch the group's first records.
+    #[inline]
+    pub fn prefetch(&self) {
+        if let Some(first) = self.run.first() {
+            prefetch(first);
+        }
+    }
+}
+
+/// A hint to fetch `x`'s cache line; it does not wait for it. Only a hint:
+/// other targets do nothing.
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch only hints the cache; it never faults and reads
+    // nothing into the program, and `x` is a valid reference anyway. SSE
+    // (the instruction's feature) is part of every x86_64 target.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }
 
 impl<'a> Iterator for Candidates<'a> {
@@ -245,5 +320,32 @@ mod tests {
         );
         assert!(seen(&a, 3).is_empty());
         assert!(seen(&a, 99).is_empty());
+    }
+
+    #[test]
+    fn patterns_renumbered_in_record_order() {
+        let mut all = Vec::new();
+        let entries = vec![
+            entry(2, 0, false, &[eager(0), lazy(1)], &mut all),
+            entry(0, 1, true, &[], &mut all),
+            entry(2, 2, false, &[eager(3)], &mut all),
+            entry(2, 3, false, &[eager(0)], &mut all),
+            // A second sub-pattern of pattern 11, under another anchor.
+            Entry { anchor: 3, sub: 4, pattern: 11, has_absent: false, others: 0..0 },
+        ];
+        let mut a = Anchors::build(4, entries, &all);
+        // Records: anchor 0 (pattern 11), anchor 2 key 0 (10, 13), key 3 (12), anchor 3 (11).
+        let order = a.pattern_order(15);
+        assert_eq!(order, vec![11, 10, 13, 12, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14]);
+        let mut new = vec![0; 15];
+        for (i, &old) in order.iter().enumerate() {
+            new[old as usize] = i as u32;
+        }
+        a.renumber_patterns(&new);
+        let patterns: Vec<(u32, u32)> = a.records().map(|r| (r[0], r[1])).collect();
+        assert_eq!(patterns, vec![(1, 0), (0, 1), (3, 2), (2, 3), (4, 0)]);
+        let others: Vec<Vec<Other>> =
+            a.groups(2).flat_map(|g| g.candidates.map(|c| c.others().collect())).collect();
+        assert_eq!(others, vec![vec![lazy(1)], vec![], vec![]]);
     }
 }

@@ -414,7 +414,7 @@ impl Snapshot {
     /// Names of the rules in this snapshot, sorted.
     pub fn rule_names(&self) -> Vec<Arc<str>> {
         let mut names: Vec<Arc<str>> =
-            self.segments.iter().flat_map(|s| s.patterns.iter().map(|p| p.1.clone())).collect();
+            self.segments.iter().flat_map(|s| s.patterns.iter().cloned()).collect();
         names.sort_unstable();
         names.dedup();
         names

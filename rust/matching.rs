@@ -20,8 +20,21 @@ use crate::values::ValueScratch;
 use std::sync::Arc;
 
 /// High bit of a condition's state word: some leaf it held for sat inside
-/// an array. The other bits are the epoch of the event it last held in.
+/// an array.
 const ARRAYED: u32 = 1 << 31;
+/// Next bit: a lazy condition was evaluated in this event and did not hold.
+/// The other bits are the epoch of the event the condition last held in (or
+/// was evaluated in).
+const MISSED: u32 = 1 << 30;
+const EPOCH: u32 = MISSED - 1;
+
+/// Past this many look-ups to come (the slots and absent fields of the
+/// candidates to search, the absent fields of `exists: false`-only
+/// sub-patterns), the hits and presence records are sorted once; up to it,
+/// each look-up scans them and sorts its few contexts. So scanning costs at
+/// most this many passes, about what sorting costs anyway, and an event
+/// with a check or two sorts nothing (its hits come in no useful order).
+const SCAN_LOOKUPS: usize = 12;
 
 /// Steps `search` takes to pick a leaf for one slot: enter, try, complete.
 const ONE_SLOT_STEPS: usize = 3;
@@ -69,9 +82,10 @@ impl Contexts {
 /// Reusable per-thread buffers; sized on demand.
 #[derive(Default)]
 pub struct Scratch {
-    /// The current event's number; always below `ARRAYED`.
+    /// The current event's number; always below `MISSED`.
     epoch: u32,
-    /// Per global condition: `epoch` (plus `ARRAYED`) when it held in this event.
+    /// Per global condition: `epoch` (plus `ARRAYED`) when it held in this
+    /// event; for a lazy condition evaluated to false, `epoch | MISSED`.
     cond_state: Vec<u32>,
     /// `(segment, condition)` of each condition that held, once.
     fired: Vec<(u32, u32)>,
@@ -79,14 +93,25 @@ pub struct Scratch {
     hits: Vec<(u32, u32)>,
     /// `(field, context)` of every leaf of a presence-tracked field.
     presence: Vec<(FieldId, u32)>,
-    /// Per global condition: `epoch` when it was evaluated lazily.
-    lazy_epoch: Vec<u32>,
     /// The leaves of fields with lazy conditions, their text in `arena`;
     /// sorted by field once the first lazy condition is evaluated.
     leaves: Vec<Kept>,
     leaves_sorted: bool,
     arena: String,
     contexts: Contexts,
+    /// `(segment, sub-pattern)` of the candidates that need the consistency search.
+    checks: Vec<(u32, u32)>,
+    /// `(segment, pattern)` of every match found.
+    matched: Vec<(u32, u32)>,
+    /// `(segment, group, arrayed conditions)` of the anchor groups whose key held.
+    passing: Vec<(u32, u32, u32)>,
+    /// The consistency search's lists: per slot (then per absent field) a
+    /// span of `ctx_items`, the distinct contexts it may use.
+    ctx_items: Vec<u32>,
+    ctx_spans: Vec<(u32, u32)>,
+    chosen: Vec<u32>,
+    /// The hits (and presence records) are sorted and de-duplicated.
+    hits_sorted: bool,
     value: ValueScratch,
     /// The scanner's buffers, kept between events.
     scan: scanner::ScanBuffers,
@@ -124,16 +149,17 @@ impl Kept {
 
 impl Scratch {
     fn reset(&mut self, conds: usize) {
-        if self.epoch >= ARRAYED - 1 {
+        if self.epoch >= EPOCH - 1 {
             self.epoch = 0;
             self.cond_state.iter_mut().for_each(|e| *e = 0);
-            self.lazy_epoch.iter_mut().for_each(|e| *e = 0);
         }
         self.epoch += 1;
         if self.cond_state.len() < conds {
             self.cond_state.resize(conds, 0);
-            self.lazy_epoch.resize(conds, 0);
         }
+        self.checks.clear();
+        self.matched.clear();
+        self.hits_sorted = false;
         self.leaves.clear();
         self.leaves_sorted = false;
         self.arena.clear();
@@ -176,29 +202,28 @@ impl Scratch {
     }
 
     /// Did condition `other` of segment `seg` (global ids from `base`) hold
-    /// in this event?
-    #[inline]
+    /// in this event? A lazy one not evaluated yet in this event is
+    /// evaluated now (out of line: the look-up stays small).
+    #[inline(always)]
     fn holds(&mut self, seg: &Segment, base: u32, other: Other) -> bool {
-        if other.lazy {
-            self.holds_lazy(seg, base, other.cond)
-        } else {
-            self.held(base + other.cond)
+        let g = base + other.cond;
+        let state = self.cond_state[g as usize];
+        if !other.lazy || state & EPOCH == self.epoch {
+            return state & !ARRAYED == self.epoch;
         }
+        self.evaluate_lazy(seg, base, other.cond)
     }
 
-    /// Did lazy condition `cond` of segment `seg` (global ids from `base`)
-    /// hold? It is evaluated here, once per event, over the kept leaves of
-    /// its field; its hits are recorded like those of eager conditions.
-    fn holds_lazy(&mut self, seg: &Segment, base: u32, cond: u32) -> bool {
+    /// Evaluates lazy condition `cond` of segment `seg` (global ids from
+    /// `base`), once per event, over the kept leaves of its field; its hits
+    /// are recorded like those of eager conditions. Did it hold?
+    #[inline(never)]
+    fn evaluate_lazy(&mut self, seg: &Segment, base: u32, cond: u32) -> bool {
         let g = base + cond;
-        if self.lazy_epoch[g as usize] == self.epoch {
-            return self.held(g);
-        }
         let lazy = seg.lazy[cond as usize];
         if lazy == EAGER {
             return self.held(g);
         }
-        self.lazy_epoch[g as usize] = self.epoch;
         let (field, m) = &seg.lazy_matchers[lazy as usize];
         if !self.leaves_sorted {
             // The scan is over: no leaf is added any more.
@@ -213,7 +238,59 @@ impl Scratch {
                 self.mark(g, kept.cid);
             }
         }
-        self.held(g)
+        let held = self.held(g);
+        if !held {
+            self.cond_state[g as usize] = self.epoch | MISSED;
+        }
+        held
+    }
+
+    /// Sorts and de-duplicates the hits and presence records, when enough
+    /// look-ups are coming to pay for it.
+    fn prepare_lookups(&mut self, lookups: usize) {
+        if lookups > SCAN_LOOKUPS {
+            self.hits.sort_unstable();
+            self.hits.dedup();
+            self.presence.sort_unstable();
+            self.presence.dedup();
+            self.hits_sorted = true;
+        }
+    }
+
+    /// Appends to `out` the distinct contexts of the hits of global
+    /// condition `g`, ascending — the same list whether or not the hits
+    /// were sorted.
+    fn contexts_of_hits(&self, g: u32, out: &mut Vec<u32>) {
+        let from = out.len();
+        if self.hits_sorted {
+            let a = self.hits.partition_point(|h| h.0 < g);
+            let b = self.hits.partition_point(|h| h.0 <= g);
+            out.extend(self.hits[a..b].iter().map(|h| h.1));
+        } else {
+            out.extend(self.hits.iter().filter(|h| h.0 == g).map(|h| h.1));
+            sort_dedup_tail(out, from);
+        }
+    }
+
+    /// Appends to `out` the distinct contexts of the leaves of `field`
+    /// (a presence-tracked field), ascending.
+    fn contexts_of_field(&self, field: FieldId, out: &mut Vec<u32>) {
+        let from = out.len();
+        if self.hits_sorted {
+            out.extend(presence_of(&self.presence, field).iter().map(|p| p.1));
+        } else {
+            out.extend(self.presence.iter().filter(|p| p.0 == field).map(|p| p.1));
+            sort_dedup_tail(out, from);
+        }
+    }
+
+    /// Is some leaf of `field` present?
+    fn present(&self, field: FieldId) -> bool {
+        if self.hits_sorted {
+            !presence_of(&self.presence, field).is_empty()
+        } else {
+            self.presence.iter().any(|p| p.0 == field)
+        }
     }
 }
 
@@ -252,6 +329,7 @@ impl Visitor for Run<'_> {
                 if *state & !ARRAYED != epoch {
                     *state = epoch;
                     fired.push((si as u32, cond));
+                    seg.anchors.prefetch_groups(cond);
                 }
                 if cid != 0 {
                     *state |= ARRAYED;
@@ -281,74 +359,99 @@ impl Snapshot {
         );
         sc.scan = buffers;
         scanned?;
-        let mut names: Vec<Arc<str>> = Vec::new();
-        // `(segment, sub-pattern)` of candidates that need the consistency search.
-        let mut checks: Vec<(usize, usize)> = Vec::new();
         let one_slot_ok = self.config.max_consistency_steps >= ONE_SLOT_STEPS;
         let fired = std::mem::take(&mut sc.fired);
+        let arrayed = |sc: &Scratch, g: u32| (sc.cond_state[g as usize] & ARRAYED != 0) as u32;
+        // First the groups whose key held, their first records asked for
+        // at once (a prefetch each), so the cache misses overlap instead of
+        // coming one by one. (Plain loads instead did not help.)
+        let mut passing = std::mem::take(&mut sc.passing);
         for &(si, cond) in &fired {
-            let si = si as usize;
-            let seg = &self.segments[si];
-            let base = self.cond_base[si];
+            let (seg, base) = (&self.segments[si as usize], self.cond_base[si as usize]);
             // How many of a candidate's conditions held for a leaf inside an
             // array: with no `exists: false` and at most one such condition,
             // no two chosen leaves can disagree on an array index, so the
             // consistency search would succeed — in `ONE_SLOT_STEPS` steps,
             // so only a budget that allows them skips it (the answer, or
             // `too_complex` under a tiny budget, stays the search's).
-            let arrayed =
-                |sc: &Scratch, c: u32| (sc.cond_state[(base + c) as usize] & ARRAYED != 0) as u32;
-            let anchor_arrayed = arrayed(sc, cond);
-            for group in seg.anchors.groups(cond) {
+            let anchor_arrayed = arrayed(sc, base + cond);
+            for gi in seg.anchors.group_ids(cond) {
+                let group = seg.anchors.group(gi);
                 let mut group_arrayed = anchor_arrayed;
                 if let Some(key) = group.key {
                     if !sc.holds(seg, base, key) {
                         continue;
                     }
-                    group_arrayed += arrayed(sc, key.cond);
+                    group_arrayed += arrayed(sc, base + key.cond);
                 }
-                'candidates: for cand in group.candidates {
-                    let mut in_arrays = group_arrayed;
-                    for other in cand.others() {
-                        if !sc.holds(seg, base, other) {
-                            continue 'candidates;
-                        }
-                        in_arrays += arrayed(sc, other.cond);
+                group.candidates.prefetch();
+                passing.push((si, gi, group_arrayed));
+            }
+        }
+        for &(si, gi, group_arrayed) in &passing {
+            let (seg, base) = (&self.segments[si as usize], self.cond_base[si as usize]);
+            'candidates: for cand in seg.anchors.group(gi).candidates {
+                let mut in_arrays = group_arrayed;
+                for other in cand.others() {
+                    if !sc.holds(seg, base, other) {
+                        continue 'candidates;
                     }
-                    if (in_arrays == 0 || in_arrays == 1 && one_slot_ok) && !cand.has_absent {
-                        names.push(seg.patterns[cand.pattern as usize].1.clone());
-                    } else {
-                        checks.push((si, cand.sub as usize));
-                    }
+                    in_arrays += arrayed(sc, base + other.cond);
+                }
+                if (in_arrays == 0 || in_arrays == 1 && one_slot_ok) && !cand.has_absent {
+                    sc.matched.push((si, cand.pattern));
+                } else {
+                    sc.checks.push((si, cand.sub));
                 }
             }
         }
+        passing.clear();
+        sc.passing = passing;
         sc.fired = fired;
-        let has_absent_only = self.segments.iter().any(|s| !s.absent_only.is_empty());
-        if !checks.is_empty() || has_absent_only {
-            sc.hits.sort_unstable();
-            sc.hits.dedup();
-            sc.presence.sort_unstable();
-            sc.presence.dedup();
-        }
+        let mut lookups = 0;
         for seg in &self.segments {
+            lookups +=
+                seg.absent_only.iter().map(|&l| seg.subs[l as usize].absent.len()).sum::<usize>();
+        }
+        for &(si, sub) in &sc.checks {
+            let info = &self.segments[si as usize].subs[sub as usize];
+            lookups += info.slots as usize + info.absent.len();
+        }
+        sc.prepare_lookups(lookups);
+        for (si, seg) in self.segments.iter().enumerate() {
             for &local in &seg.absent_only {
                 let info = &seg.subs[local as usize];
-                if info.absent.iter().all(|&f| presence_of(&sc.presence, f).is_empty()) {
-                    names.push(seg.patterns[info.pattern as usize].1.clone());
+                if info.absent.iter().all(|&f| !sc.present(f)) {
+                    sc.matched.push((si as u32, info.pattern));
                 }
             }
         }
-        for (si, local) in checks {
-            let seg = &self.segments[si];
-            let info = &seg.subs[local];
-            if consistent(info, seg, self.cond_base[si], sc, self.config.max_consistency_steps)? {
-                names.push(seg.patterns[info.pattern as usize].1.clone());
+        let checks = std::mem::take(&mut sc.checks);
+        for &(si, local) in &checks {
+            let seg = &self.segments[si as usize];
+            let info = &seg.subs[local as usize];
+            let base = self.cond_base[si as usize];
+            if consistent(info, seg, base, sc, self.config.max_consistency_steps)? {
+                sc.matched.push((si, info.pattern));
             }
         }
+        sc.checks = checks;
+        Ok(self.names(&sc.matched))
+    }
+
+    /// The names of the matched `(segment, pattern)`s, sorted, each once.
+    /// Names are only read here, after the candidates: reading a cold name
+    /// is a cache miss, and cloning it (a locked increment) holds up the
+    /// loads behind it. Read first with plain loads, the misses overlap;
+    /// the clones then find the lines in cache.
+    fn names(&self, matched: &[(u32, u32)]) -> Vec<Arc<str>> {
+        let name = |&(si, p): &(u32, u32)| &self.segments[si as usize].patterns[p as usize];
+        let touched = matched.iter().fold(0u8, |acc, m| acc ^ name(m).bytes().next().unwrap_or(0));
+        std::hint::black_box(touched);
+        let mut names: Vec<Arc<str>> = matched.iter().map(|m| name(m).clone()).collect();
         names.sort_unstable();
         names.dedup();
-        Ok(names)
+        names
     }
 }
 
@@ -375,47 +478,91 @@ fn compatible(sc: &Scratch, a: u32, b: u32) -> bool {
     true
 }
 
+/// Sorts and de-duplicates `v[from..]`.
+fn sort_dedup_tail(v: &mut Vec<u32>, from: usize) {
+    v[from..].sort_unstable();
+    let mut keep = from;
+    for i in from..v.len() {
+        if keep == from || v[i] != v[keep - 1] {
+            v[keep] = v[i];
+            keep += 1;
+        }
+    }
+    v.truncate(keep);
+}
+
 /// Is there one leaf per slot, pairwise compatible, with every absent field
 /// having no leaf compatible with all of them?
 fn consistent(
     info: &SubInfo,
     seg: &Segment,
     cond_base: u32,
-    sc: &Scratch,
+    sc: &mut Scratch,
     budget: usize,
 ) -> Result<bool, EventError> {
-    let mut slots: Vec<Vec<u32>> = Vec::with_capacity(info.slots as usize);
+    // Per slot, then per absent field, a span of `items`: the scratch
+    // buffers, taken for the search and given back after.
+    let mut items = std::mem::take(&mut sc.ctx_items);
+    let mut spans = std::mem::take(&mut sc.ctx_spans);
+    let mut chosen = std::mem::take(&mut sc.chosen);
+    items.clear();
+    spans.clear();
+    chosen.clear();
     let first = info.first_slot as usize;
+    let mut possible = true;
     for &cond in &seg.slot_cond[first..first + info.slots as usize] {
         // A slot's leaves are exactly those its condition held for.
-        let g = cond_base + cond;
-        let a = sc.hits.partition_point(|h| h.0 < g);
-        let b = sc.hits.partition_point(|h| h.0 <= g);
-        let ctxs: Vec<u32> = sc.hits[a..b].iter().map(|h| h.1).collect();
-        if ctxs.is_empty() {
-            return Ok(false);
+        let from = items.len();
+        sc.contexts_of_hits(cond_base + cond, &mut items);
+        if items.len() == from {
+            possible = false;
+            break;
         }
         // A leaf in no array pins nothing: with nothing to keep absent it
         // satisfies its slot whatever else is chosen.
-        if info.absent.is_empty() && ctxs[0] == 0 {
+        if info.absent.is_empty() && items[from] == 0 {
+            items.truncate(from);
             continue;
         }
-        slots.push(ctxs);
+        spans.push((from as u32, items.len() as u32));
     }
-    slots.sort_by_key(Vec::len);
-    let absent: Vec<Vec<u32>> = info
-        .absent
-        .iter()
-        .map(|&f| presence_of(&sc.presence, f).iter().map(|p| p.1).collect())
-        .collect();
-    let mut chosen = Vec::with_capacity(slots.len());
-    let mut steps = 0usize;
-    search(&slots, &absent, &mut chosen, sc, &mut steps, budget)
+    let mut result = Ok(false);
+    if possible {
+        // Smallest candidate list first (stable, as the lists come).
+        spans.sort_by_key(|&(a, b)| b - a);
+        let slots = spans.len();
+        for &f in info.absent.iter() {
+            let from = items.len();
+            sc.contexts_of_field(f, &mut items);
+            spans.push((from as u32, items.len() as u32));
+        }
+        let lists = Lists { items: &items, slots: &spans[..slots], absent: &spans[slots..] };
+        let mut steps = 0usize;
+        result = search(&lists, &mut chosen, sc, &mut steps, budget);
+    }
+    sc.ctx_items = items;
+    sc.ctx_spans = spans;
+    sc.chosen = chosen;
+    result
+}
+
+/// The consistency search's candidate contexts: per slot and per absent
+/// field, a span of `items`.
+struct Lists<'a> {
+    items: &'a [u32],
+    slots: &'a [(u32, u32)],
+    absent: &'a [(u32, u32)],
+}
+
+impl Lists<'_> {
+    #[inline]
+    fn get(&self, (a, b): (u32, u32)) -> &[u32] {
+        &self.items[a as usize..b as usize]
+    }
 }
 
 fn search(
-    slots: &[Vec<u32>],
-    absent: &[Vec<u32>],
+    lists: &Lists<'_>,
     chosen: &mut Vec<u32>,
     sc: &Scratch,
     steps: &mut usize,
@@ -426,13 +573,13 @@ fn search(
         return Err(EventError::new(EventErrorKind::TooComplex { limit: budget }, 0));
     }
     let depth = chosen.len();
-    if depth == slots.len() {
-        let present = absent
-            .iter()
-            .any(|leaves| leaves.iter().any(|&l| chosen.iter().all(|&c| compatible(sc, l, c))));
+    if depth == lists.slots.len() {
+        let present = lists.absent.iter().any(|&span| {
+            lists.get(span).iter().any(|&l| chosen.iter().all(|&c| compatible(sc, l, c)))
+        });
         return Ok(!present);
     }
-    for &c in &slots[depth] {
+    for &c in lists.get(lists.slots[depth]) {
         // Count every candidate tried, so the budget bounds the real work.
         *steps += 1;
         if *steps > budget {
@@ -440,7 +587,7 @@ fn search(
         }
         if chosen.iter().all(|&d| compatible(sc, c, d)) {
             chosen.push(c);
-            let ok = search(slots, absent, chosen, sc, steps, budget)?;
+            let ok = search(lists, chosen, sc, steps, budget)?;
             chosen.pop();
             if ok {
                 return Ok(true);
@@ -448,4 +595,50 @@ fn search(
         }
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scanned or sorted, the hits and presence records give each
+    /// condition and field the same ascending, distinct contexts.
+    #[test]
+    fn lookups_scanned_or_sorted_agree() {
+        let mut state = 7u64;
+        let mut next = |n: u64| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 33) % n) as u32
+        };
+        for round in 0..50 {
+            let mut sc = Scratch::default();
+            let n = 1 + round * 3;
+            for _ in 0..n {
+                let hit = (next(6), next(4));
+                sc.hits.push(hit);
+                sc.presence.push((next(5), next(4)));
+            }
+            let lookups = |sc: &Scratch| {
+                let mut out = Vec::new();
+                for g in 0..7 {
+                    let mut v = vec![99];
+                    sc.contexts_of_hits(g, &mut v);
+                    assert!(v[1..].windows(2).all(|w| w[0] < w[1]));
+                    out.push(v);
+                }
+                for f in 0..6 {
+                    let mut v = vec![99];
+                    sc.contexts_of_field(f, &mut v);
+                    assert!(v[1..].windows(2).all(|w| w[0] < w[1]));
+                    v.push(sc.present(f) as u32);
+                    out.push(v);
+                }
+                out
+            };
+            let scanned = lookups(&sc);
+            sc.prepare_lookups(SCAN_LOOKUPS + 1);
+            assert!(sc.hits_sorted);
+            assert_eq!(scanned, lookups(&sc), "round {round}");
+        }
+    }
 }

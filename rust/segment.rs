@@ -62,8 +62,11 @@ pub struct Segment {
     pub subs: Vec<SubInfo>,
     /// Sub-patterns with no positive field (only `exists: false`).
     pub absent_only: Vec<u32>,
-    /// `(pattern id, rule name)` per pattern of the segment.
-    pub patterns: Vec<(PatternId, Arc<str>)>,
+    /// The rule name of each pattern of the segment. Patterns are numbered
+    /// in the order the anchor index first names them, and the names are
+    /// copies allocated in that order: the names an event's candidates
+    /// hand back sit together, not one cold line each across the heap.
+    pub patterns: Vec<Arc<str>>,
     /// Automaton size: slots plus value-matcher states.
     pub states: usize,
 }
@@ -80,9 +83,7 @@ impl Segment {
         let mut slot_cond = Vec::with_capacity(n_slots);
         let mut subs = Vec::with_capacity(n_subs);
         let mut absent_only = Vec::new();
-        let mut names = Vec::with_capacity(patterns.len());
-        for (pi, &(id, name, pattern)) in patterns.iter().enumerate() {
-            names.push((id, name.clone()));
+        for (pi, &(_, _, pattern)) in patterns.iter().enumerate() {
             for sp in pattern.subpatterns() {
                 let sub = subs.len() as u32;
                 let first_slot = slot_cond.len() as u32;
@@ -113,20 +114,9 @@ impl Segment {
                 anchors_something[anchor as usize] = true;
             }
         }
-        let mut builders: FxHashMap<FieldId, FieldBuilder> = FxHashMap::default();
-        let mut lazy = vec![EAGER; conds.len()];
-        let mut lazy_matchers = Vec::new();
-        for (cond, &(field, preds)) in conds.stated.iter().enumerate() {
-            if !anchors_something[cond] && conditions::is_broad(preds) {
-                lazy[cond] = lazy_matchers.len() as u32;
-                lazy_matchers.push((field, LazyMatcher::new(preds)));
-            } else {
-                let b = builders.entry(field).or_default();
-                for p in preds {
-                    b.add(cond as u32, p);
-                }
-            }
-        }
+        let is_lazy: Vec<bool> = (conds.stated.iter().zip(&anchors_something))
+            .map(|(&(_, preds), &anchors)| !anchors && conditions::is_broad(preds))
+            .collect();
         // A candidate's other conditions are checked eager ones first (a
         // lookup each), lazy ones last (an evaluation each). The first, its
         // group key under the anchor, is its most shared eager condition (a
@@ -139,17 +129,15 @@ impl Segment {
             let Some((&mut (_, anchor), rest)) = run.split_first_mut() else {
                 continue;
             };
-            rest.sort_by_key(|&(score, c)| (lazy[c as usize] != EAGER, score));
-            let eager = rest.iter().take_while(|&&(_, c)| lazy[c as usize] == EAGER);
+            rest.sort_by_key(|&(score, c)| (is_lazy[c as usize], score));
+            let eager = rest.iter().take_while(|&&(_, c)| !is_lazy[c as usize]);
             let shared = |c: u32| conds.shared_by[c as usize];
             let key = eager.enumerate().max_by_key(|&(i, &(_, c))| (shared(c), !i)).map(|(i, _)| i);
             if let Some(i) = key {
                 rest[..=i].rotate_right(1);
             }
             let from = others.len() as u32;
-            others.extend(
-                rest.iter().map(|&(_, c)| Other { cond: c, lazy: lazy[c as usize] != EAGER }),
-            );
+            others.extend(rest.iter().map(|&(_, c)| Other { cond: c, lazy: is_lazy[c as usize] }));
             entries.push(Entry {
                 anchor,
                 sub: sub as u32,
@@ -158,7 +146,53 @@ impl Segment {
                 others: from..others.len() as u32,
             });
         }
-        let anchors = Anchors::build(conds.len(), entries, &others);
+        drop(ranked);
+        // Conditions renumbered in the order the anchors' candidates name
+        // them: one tenant's conditions get neighbouring ids, so an event's
+        // per-condition state, lazy matchers and anchor starts sit on a few
+        // lines rather than one line each.
+        let order = condition_order(conds.len(), &entries, &others);
+        let mut new_id = vec![0u32; conds.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_id[old as usize] = new as u32;
+        }
+        for c in &mut slot_cond {
+            *c = new_id[*c as usize];
+        }
+        for e in &mut entries {
+            e.anchor = new_id[e.anchor as usize];
+        }
+        for o in &mut others {
+            o.cond = new_id[o.cond as usize];
+        }
+        let mut builders: FxHashMap<FieldId, FieldBuilder> = FxHashMap::default();
+        let mut lazy = vec![EAGER; conds.len()];
+        let mut lazy_matchers = Vec::new();
+        for (cond, &old) in order.iter().enumerate() {
+            let (field, preds) = conds.stated[old as usize];
+            if is_lazy[old as usize] {
+                lazy[cond] = lazy_matchers.len() as u32;
+                lazy_matchers.push((field, LazyMatcher::new(preds)));
+            } else {
+                let b = builders.entry(field).or_default();
+                for p in preds {
+                    b.add(cond as u32, p);
+                }
+            }
+        }
+        let mut anchors = Anchors::build(conds.len(), entries, &others);
+        // Patterns renumbered in anchor order, their names copied in it.
+        let order = anchors.pattern_order(patterns.len());
+        let mut new_index = vec![0u32; patterns.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old as usize] = new as u32;
+        }
+        anchors.renumber_patterns(&new_index);
+        for info in &mut subs {
+            info.pattern = new_index[info.pattern as usize];
+        }
+        let names: Vec<Arc<str>> =
+            order.iter().map(|&old| Arc::<str>::from(&**patterns[old as usize].1)).collect();
         let top = builders.keys().max().map_or(0, |&f| f as usize + 1);
         let mut field_index = vec![NO_MATCHER; top];
         let mut matchers = Vec::with_capacity(builders.len());
@@ -203,4 +237,31 @@ impl Segment {
             _ => None,
         }
     }
+}
+
+/// Every condition id of `0..conds` once: first each anchor's, in anchor
+/// order, followed by the other conditions of its candidates as they come,
+/// then any condition no candidate names.
+fn condition_order(conds: usize, entries: &[Entry], others: &[Other]) -> Vec<u32> {
+    let mut by_anchor: Vec<u32> = (0..entries.len() as u32).collect();
+    by_anchor.sort_by_key(|&e| entries[e as usize].anchor);
+    let mut seen = vec![false; conds];
+    let mut order = Vec::with_capacity(conds);
+    let mut take = |c: u32| {
+        if !seen[c as usize] {
+            seen[c as usize] = true;
+            order.push(c);
+        }
+    };
+    for &e in &by_anchor {
+        let e = &entries[e as usize];
+        take(e.anchor);
+        for o in &others[e.others.start as usize..e.others.end as usize] {
+            take(o.cond);
+        }
+    }
+    for c in 0..conds as u32 {
+        take(c);
+    }
+    order
 }

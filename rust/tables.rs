@@ -1,8 +1,165 @@
 //! Small immutable lookup structures the value matchers are built from: a
-//! byte trie for prefixes and suffixes, and an interval index for numeric
-//! and CIDR ranges. Both are flat arrays after building, and both answer in
-//! time proportional to the key plus the number of hits, whatever the number
-//! of entries.
+//! hash table of exact byte strings, a byte trie for prefixes and suffixes,
+//! and an interval index for numeric and CIDR ranges. All are flat arrays
+//! after building, and all answer in time proportional to the key plus the
+//! number of hits, whatever the number of entries.
+
+use std::hash::Hasher;
+
+/// Keys up to this many bytes are kept in their slot.
+const INLINE: usize = 16;
+/// A long key keeps this many first bytes in its slot, then its offset in
+/// the long-key bytes.
+const LONG_PREFIX: usize = INLINE - 4;
+/// `Slot::len` of an empty slot.
+const EMPTY: u32 = u32::MAX;
+
+/// One slot of an [`ExactTable`]: 32 bytes, two to a cache line.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// The key's bytes, zero-padded; a long key's first `LONG_PREFIX`
+    /// bytes and its offset in `ExactTable::long`.
+    key: [u8; INLINE],
+    /// Key length, or `EMPTY`.
+    len: u32,
+    /// High bits of the key's hash, checked before the key.
+    tag: u32,
+    /// The single target, or the start of the targets in `ExactTable::lists`.
+    target: u32,
+    count: u32,
+}
+
+const EMPTY_SLOT: Slot = Slot { key: [0; INLINE], len: EMPTY, tag: 0, target: 0, count: 0 };
+
+/// Exact byte strings to their targets, as one open-addressing table
+/// (linear probing, at most 7/8 full). Built for the cold look-up: a key of
+/// up to 16 bytes (an account number, a region, a short name) sits in its
+/// slot with its single target, so a hit reads one slot and nothing else —
+/// no control bytes, no key on the heap, no target list of its own.
+#[derive(Debug, Clone, Default)]
+pub struct ExactTable {
+    slots: Box<[Slot]>,
+    /// Full bytes of the keys longer than `INLINE`.
+    long: Box<[u8]>,
+    /// Target lists of the keys with more than one target.
+    lists: Box<[u32]>,
+}
+
+fn hash_bytes(key: &[u8]) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(key);
+    h.finish()
+}
+
+/// Collects `(key, target)` pairs for an [`ExactTable`]: two flat buffers,
+/// not a map with a heap block per key.
+#[derive(Debug, Default)]
+pub struct ExactBuilder {
+    bytes: Vec<u8>,
+    /// `(start in bytes, length, target)` in insertion order.
+    entries: Vec<(u32, u32, u32)>,
+}
+
+impl ExactBuilder {
+    pub fn push(&mut self, key: &[u8], target: u32) {
+        self.entries.push((self.bytes.len() as u32, key.len() as u32, target));
+        self.bytes.extend_from_slice(key);
+    }
+
+    /// The table; a key's targets keep their insertion order.
+    pub fn build(mut self) -> ExactTable {
+        if self.entries.is_empty() {
+            return ExactTable::default();
+        }
+        let bytes = &self.bytes;
+        let key = |&(start, len, _): &(u32, u32, u32)| &bytes[start as usize..][..len as usize];
+        // Stable: equal keys keep their targets in insertion order.
+        self.entries.sort_by(|a, b| key(a).cmp(key(b)));
+        let distinct = 1 + self.entries.windows(2).filter(|w| key(&w[0]) != key(&w[1])).count();
+        let size = (distinct + distinct / 7 + 1).next_power_of_two();
+        let mut slots = vec![EMPTY_SLOT; size];
+        let mut long = Vec::new();
+        let mut lists = Vec::new();
+        let mask = size - 1;
+        for run in self.entries.chunk_by(|a, b| key(a) == key(b)) {
+            let k = key(&run[0]);
+            let h = hash_bytes(k);
+            let mut slot = Slot { tag: (h >> 32) as u32, len: k.len() as u32, ..EMPTY_SLOT };
+            if k.len() <= INLINE {
+                slot.key[..k.len()].copy_from_slice(k);
+            } else {
+                slot.key[..LONG_PREFIX].copy_from_slice(&k[..LONG_PREFIX]);
+                slot.key[LONG_PREFIX..].copy_from_slice(&(long.len() as u32).to_le_bytes());
+                long.extend_from_slice(k);
+            }
+            slot.count = run.len() as u32;
+            if let [(_, _, t)] = run {
+                slot.target = *t;
+            } else {
+                slot.target = lists.len() as u32;
+                lists.extend(run.iter().map(|e| e.2));
+            }
+            let mut i = h as usize & mask;
+            while slots[i].len != EMPTY {
+                i = (i + 1) & mask;
+            }
+            slots[i] = slot;
+        }
+        ExactTable {
+            slots: slots.into_boxed_slice(),
+            long: long.into_boxed_slice(),
+            lists: lists.into_boxed_slice(),
+        }
+    }
+}
+
+impl ExactTable {
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Number of distinct keys.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.len != EMPTY).count()
+    }
+
+    /// The targets of `key`, in insertion order (empty when it is absent).
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> &[u32] {
+        if self.slots.is_empty() {
+            return &[];
+        }
+        let h = hash_bytes(key);
+        let (tag, len) = ((h >> 32) as u32, key.len() as u32);
+        let mask = self.slots.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let slot = &self.slots[i];
+            if slot.len == EMPTY {
+                return &[];
+            }
+            if slot.tag == tag && slot.len == len && self.same_key(slot, key) {
+                return match slot.count {
+                    1 => std::slice::from_ref(&slot.target),
+                    n => &self.lists[slot.target as usize..][..n as usize],
+                };
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[inline]
+    fn same_key(&self, slot: &Slot, key: &[u8]) -> bool {
+        if key.len() <= INLINE {
+            return slot.key[..key.len()] == *key;
+        }
+        let mut offset = [0u8; 4];
+        offset.copy_from_slice(&slot.key[LONG_PREFIX..]);
+        slot.key[..LONG_PREFIX] == key[..LONG_PREFIX]
+            && self.long[u32::from_le_bytes(offset) as usize..][..key.len()] == *key
+    }
+}
 
 /// A trie over bytes; every node may carry targets. `find_prefixes` reports
 /// the targets of every node on the path the value spells.
@@ -209,6 +366,50 @@ mod tests {
         assert_eq!(q(15), vec![1, 3]);
         assert_eq!(q(20), vec![1, 3]);
         assert_eq!(q(21), vec![3]);
+    }
+
+    #[test]
+    fn exact_table() {
+        let long = "x".repeat(40);
+        let long2 = format!("{}y", "x".repeat(39));
+        let keys: Vec<String> = (0..1000).map(|i| format!("k{i}")).collect();
+        let mut b = ExactBuilder::default();
+        for (i, k) in keys.iter().enumerate() {
+            b.push(k.as_bytes(), i as u32);
+        }
+        b.push(b"", 5000);
+        b.push(b"0123456789abcdef", 5001);
+        b.push(b"0123456789abcdefg", 5002);
+        b.push(long.as_bytes(), 5003);
+        b.push(long2.as_bytes(), 5004);
+        b.push(b"k7", 7000);
+        b.push(long.as_bytes(), 5005);
+        b.push(b"k7", 6000);
+        let t = b.build();
+        assert_eq!(t.len(), 1005);
+        for (i, k) in keys.iter().enumerate() {
+            let want: &[u32] = match i {
+                7 => &[7, 7000, 6000],
+                _ => &[i as u32],
+            };
+            assert_eq!(t.get(k.as_bytes()), want, "{k}");
+        }
+        assert_eq!(t.get(b""), &[5000]);
+        assert_eq!(t.get(b"0123456789abcdef"), &[5001]);
+        assert_eq!(t.get(b"0123456789abcdefg"), &[5002]);
+        assert_eq!(t.get(long.as_bytes()), &[5003, 5005]);
+        assert_eq!(t.get(long2.as_bytes()), &[5004]);
+        for absent in ["k1000", "k", "0123456789abcdeg", &"x".repeat(39), &"x".repeat(41)] {
+            assert!(t.get(absent.as_bytes()).is_empty(), "{absent}");
+        }
+        let empty = ExactBuilder::default().build();
+        assert!(empty.is_empty() && empty.get(b"k1").is_empty());
+        // Padding bytes do not make a short key equal a longer one.
+        let mut b = ExactBuilder::default();
+        b.push(b"ab", 1);
+        let t = b.build();
+        assert!(t.get(b"ab\0").is_empty() && t.get(b"a").is_empty());
+        assert_eq!(t.get(b"ab"), &[1]);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::ip::{self, IpKey};
 use crate::number::{self, eq_key, order_key};
 use crate::pattern::Predicate;
 use crate::scanner::Leaf;
-use crate::tables::{Bound, ByteTrie, IntervalIndex};
+use crate::tables::{Bound, ByteTrie, ExactBuilder, ExactTable, IntervalIndex};
 use crate::wildcard::WildcardSet;
 use rustc_hash::FxHashMap;
 
@@ -19,11 +19,11 @@ const EXCLUSION: u32 = 1 << 31;
 /// All predicates on one field, ready to match.
 #[derive(Debug, Clone, Default)]
 pub struct FieldMatcher {
-    exact: FxHashMap<Box<[u8]>, Vec<u32>>,
+    exact: ExactTable,
     num_eq: FxHashMap<u64, Vec<u32>>,
     /// The float64 values of `num_eq`, sorted, to rule numbers out cheaply.
     num_eq_sorted: Vec<f64>,
-    num_text: FxHashMap<Box<[u8]>, Vec<u32>>,
+    num_text: ExactTable,
     ip_eq: FxHashMap<IpKey, Vec<u32>>,
     on_true: Vec<u32>,
     on_false: Vec<u32>,
@@ -31,7 +31,7 @@ pub struct FieldMatcher {
     exists: Vec<u32>,
     prefix: ByteTrie,
     suffix: ByteTrie,
-    fold_eq: FxHashMap<Box<[u8]>, Vec<u32>>,
+    fold_eq: ExactTable,
     fold_prefix: ByteTrie,
     fold_suffix: ByteTrie,
     wildcards: WildcardSet,
@@ -157,6 +157,9 @@ type RangeEntry<K> = (Bound<K>, Bound<K>, u32);
 #[derive(Default)]
 pub struct FieldBuilder {
     m: FieldMatcher,
+    exact: ExactBuilder,
+    num_text: ExactBuilder,
+    fold_eq: ExactBuilder,
     ranges: Vec<RangeEntry<u64>>,
     cidrs: Vec<RangeEntry<(u8, u128)>>,
 }
@@ -178,7 +181,7 @@ impl FieldBuilder {
     fn add_target(&mut self, t: u32, pred: &Predicate) {
         let m = &mut self.m;
         match pred {
-            Predicate::Exact(s) => m.exact.entry(s.as_bytes().into()).or_default().push(t),
+            Predicate::Exact(s) => self.exact.push(s.as_bytes(), t),
             Predicate::IpEquals(k) => {
                 m.uses_ip = true;
                 m.ip_eq.entry(**k).or_default().push(t)
@@ -187,7 +190,7 @@ impl FieldBuilder {
                 m.uses_float = true;
                 m.num_eq.entry(eq_key(*v)).or_default().push(t)
             }
-            Predicate::NumText(s) => m.num_text.entry(s.as_bytes().into()).or_default().push(t),
+            Predicate::NumText(s) => self.num_text.push(s.as_bytes(), t),
             Predicate::True => m.on_true.push(t),
             Predicate::False => m.on_false.push(t),
             Predicate::Null => m.on_null.push(t),
@@ -204,7 +207,7 @@ impl FieldBuilder {
             }
             Predicate::EqualsFold(s) => {
                 m.uses_fold = true;
-                m.fold_eq.entry(s.as_bytes().into()).or_default().push(t)
+                self.fold_eq.push(s.as_bytes(), t)
             }
             Predicate::Wildcard(tokens) => {
                 m.wildcards.push(tokens);
@@ -234,6 +237,9 @@ impl FieldBuilder {
         let mut values: Vec<f64> = self.m.num_eq.keys().map(|&k| f64::from_bits(k)).collect();
         values.sort_unstable_by(f64::total_cmp);
         self.m.num_eq_sorted = values;
+        self.m.exact = self.exact.build();
+        self.m.num_text = self.num_text.build();
+        self.m.fold_eq = self.fold_eq.build();
         self.m.ranges = IntervalIndex::build(&self.ranges);
         self.m.cidr = IntervalIndex::build(&self.cidrs);
         self.m
@@ -316,9 +322,7 @@ impl FieldMatcher {
             Leaf::Str(s) => {
                 let bytes = s.as_bytes();
                 if !self.exact.is_empty() {
-                    if let Some(ts) = self.exact.get(bytes) {
-                        ts.iter().for_each(|&t| fire(t));
-                    }
+                    self.exact.get(bytes).iter().for_each(|&t| fire(t));
                 }
                 if !self.prefix.is_empty() {
                     self.prefix.find_prefixes(bytes.iter().copied(), &mut fire);
@@ -328,9 +332,7 @@ impl FieldMatcher {
                 }
                 if self.uses_fold {
                     with_folded(s, |fb| {
-                        if let Some(ts) = self.fold_eq.get(fb) {
-                            ts.iter().for_each(|&t| fire(t));
-                        }
+                        self.fold_eq.get(fb).iter().for_each(|&t| fire(t));
                         if !self.fold_prefix.is_empty() {
                             self.fold_prefix.find_prefixes(fb.iter().copied(), &mut fire);
                         }
@@ -353,9 +355,7 @@ impl FieldMatcher {
             }
             Leaf::Num(text, read) => {
                 if !self.num_text.is_empty() {
-                    if let Some(ts) = self.num_text.get(text.as_bytes()) {
-                        ts.iter().for_each(|&t| fire(t));
-                    }
+                    self.num_text.get(text.as_bytes()).iter().for_each(|&t| fire(t));
                 }
                 if self.uses_float {
                     self.number(text, read, &mut fire);
