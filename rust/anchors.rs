@@ -299,15 +299,20 @@ mod tests {
             .collect()
     }
 
+    /// Four sub-patterns under anchors 0 and 2 (two groups under 2).
+    fn four_entries(all: &mut Vec<Other>) -> Vec<Entry> {
+        vec![
+            entry(2, 0, false, &[eager(0), lazy(1)], all),
+            entry(0, 1, true, &[], all),
+            entry(2, 2, false, &[eager(3)], all),
+            entry(2, 3, false, &[eager(0)], all),
+        ]
+    }
+
     #[test]
     fn filed_by_anchor_and_key() {
         let mut all = Vec::new();
-        let entries = vec![
-            entry(2, 0, false, &[eager(0), lazy(1)], &mut all),
-            entry(0, 1, true, &[], &mut all),
-            entry(2, 2, false, &[eager(3)], &mut all),
-            entry(2, 3, false, &[eager(0)], &mut all),
-        ];
+        let entries = four_entries(&mut all);
         let a = Anchors::build(4, entries, &all);
         assert_eq!(seen(&a, 0), vec![(None, vec![(1, true, vec![])])]);
         assert!(seen(&a, 1).is_empty());
@@ -325,14 +330,9 @@ mod tests {
     #[test]
     fn patterns_renumbered_in_record_order() {
         let mut all = Vec::new();
-        let entries = vec![
-            entry(2, 0, false, &[eager(0), lazy(1)], &mut all),
-            entry(0, 1, true, &[], &mut all),
-            entry(2, 2, false, &[eager(3)], &mut all),
-            entry(2, 3, false, &[eager(0)], &mut all),
-            // A second sub-pattern of pattern 11, under another anchor.
-            Entry { anchor: 3, sub: 4, pattern: 11, has_absent: false, others: 0..0 },
-        ];
+        let mut entries = four_entries(&mut all);
+        // A second sub-pattern of pattern 11, under another anchor.
+        entries.push(Entry { anchor: 3, sub: 4, pattern: 11, has_absent: false, others: 0..0 });
         let mut a = Anchors::build(4, entries, &all);
         // Records: anchor 0 (pattern 11), anchor 2 key 0 (10, 13), key 3 (12), anchor 3 (11).
         let order = a.pattern_order(15);

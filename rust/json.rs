@@ -206,21 +206,27 @@ pub(crate) fn number_end(b: &[u8], start: usize) -> Result<usize, usize> {
         }
         i += n;
     }
-    if let Some(b'e' | b'E') = b.get(i) {
-        i += 1;
-        if let Some(b'+' | b'-') = b.get(i) {
-            i += 1;
-        }
-        let n = digit_run(b, i);
-        if n == 0 {
-            return Err(i);
-        }
-        i += n;
-    }
-    Ok(i)
+    exponent_end(b, i).map(|e| e.unwrap_or(i))
 }
 
-/// [`number_skip`], and also bounds on the number's value read from its sign,
+/// Where the exponent starting at `b[i]` ends (`None` when there is no `e`
+/// or `E` there), or where it stops being one.
+#[inline]
+fn exponent_end(b: &[u8], i: usize) -> Result<Option<usize>, usize> {
+    if !matches!(b.get(i), Some(b'e' | b'E')) {
+        return Ok(None);
+    }
+    let mut i = i + 1;
+    if let Some(b'+' | b'-') = b.get(i) {
+        i += 1;
+    }
+    match digit_run(b, i) {
+        0 => Err(i),
+        n => Ok(Some(i + n)),
+    }
+}
+
+/// [`number_end`], and also bounds on the number's value read from its sign,
 /// integer digits and first eight fraction digits: `(low, high)` holding it,
 /// or `None` when that is not cheap (an exponent, or over 15 integer digits).
 /// What a gate needs to turn most numbers away without reading them whole.
@@ -265,16 +271,8 @@ pub(crate) fn number_skip_bounds(b: &[u8]) -> Result<(usize, Option<(f64, f64)>)
             i += n;
         }
     }
-    if let Some(b'e' | b'E') = b.get(i) {
-        i += 1;
-        if let Some(b'+' | b'-') = b.get(i) {
-            i += 1;
-        }
-        let n = digit_run(b, i);
-        if n == 0 {
-            return Err(i);
-        }
-        i += n;
+    if let Some(end) = exponent_end(b, i)? {
+        i = end;
         cheap = false;
     }
     let bounds = match (cheap, negative) {

@@ -827,6 +827,23 @@ impl<'a, 't> Scanner<'a, 't> {
                 return Err(self.syntax($what));
             }};
         }
+        // Where the string at `pos` ends: by the word test, else by `string`
+        // (escapes, and the errors with their offsets).
+        macro_rules! string {
+            () => {{
+                match string_end(b, pos) {
+                    Some(end) => end,
+                    None => {
+                        self.pos = pos;
+                        if let Err(e) = self.string() {
+                            self.depth = base + stack.len();
+                            return Err(e);
+                        }
+                        self.pos
+                    }
+                }
+            }};
+        }
         // Enters the container whose opening bracket is at `pos`: the depth
         // check of `enter`, then past the bracket and any whitespace.
         macro_rules! open {
@@ -890,17 +907,7 @@ impl<'a, 't> Scanner<'a, 't> {
                             fail!(pos, "expected a member name");
                         }
                     }
-                    pos = match string_end(b, pos) {
-                        Some(end) => end,
-                        None => {
-                            self.pos = pos;
-                            if let Err(e) = self.string() {
-                                self.depth = base + stack.len();
-                                return Err(e);
-                            }
-                            self.pos
-                        }
-                    };
+                    pos = string!();
                     // `": "` in one compare, else any whitespace around the colon.
                     if pair_at(b, pos) == COLON_SPACE {
                         pos += 2;
@@ -925,19 +932,7 @@ impl<'a, 't> Scanner<'a, 't> {
                             Err(at) => fail!(at, "invalid number"),
                         },
                     },
-                    b'"' => {
-                        pos = match string_end(b, pos) {
-                            Some(end) => end,
-                            None => {
-                                self.pos = pos;
-                                if let Err(e) = self.string() {
-                                    self.depth = base + stack.len();
-                                    return Err(e);
-                                }
-                                self.pos
-                            }
-                        }
-                    }
+                    b'"' => pos = string!(),
                     b'{' | b'[' => {
                         let c = open!(c);
                         if byte_at(b, pos) != c {
@@ -1297,41 +1292,20 @@ mod tests {
     impl Scanner<'_, '_> {
         /// The skipper as it was before `skip_nested_with` kept its state in
         /// locals: token by token through `ws`, `peek`, `expect` and the stack
-        /// top. Kept as the oracle for the differential test.
+        /// top. Kept as the oracle for the differential test (strings and
+        /// numbers by the same `skip_string` and `skip_number`).
         fn ref_skip_value(&mut self) -> Res<()> {
             match self.peek() {
                 Some(b'{' | b'[') => {
                     let base = self.depth;
                     self.ref_skip_nested(base)
                 }
-                Some(b'"') => self.ref_skip_string(),
+                Some(b'"') => self.skip_string(),
                 Some(b't') => self.literal(b"true"),
                 Some(b'f') => self.literal(b"false"),
                 Some(b'n') => self.literal(b"null"),
-                Some(b'-' | b'0'..=b'9') => self.ref_skip_number(),
+                Some(b'-' | b'0'..=b'9') => self.skip_number(),
                 _ => Err(self.syntax("expected a JSON value")),
-            }
-        }
-
-        /// Skips a string (the cursor is on its opening quote).
-        #[inline]
-        fn ref_skip_string(&mut self) -> Res<()> {
-            self.string().map(|_| ())
-        }
-
-        /// Skips a number (the cursor is on its first byte), checking its
-        /// syntax but not reading its value.
-        #[inline]
-        fn ref_skip_number(&mut self) -> Res<()> {
-            match crate::json::number_end(&self.bytes[self.pos..], 0) {
-                Ok(n) => {
-                    self.pos += n;
-                    Ok(())
-                }
-                Err(at) => {
-                    self.pos += at;
-                    Err(self.syntax("invalid number"))
-                }
             }
         }
 
@@ -1390,7 +1364,7 @@ mod tests {
                     if self.peek() != Some(b'"') {
                         return Err(self.syntax("expected a member name"));
                     }
-                    self.ref_skip_string()?;
+                    self.skip_string()?;
                     self.ws();
                     self.expect(b':', "expected ':' after a member name")?;
                     self.ws();
@@ -1410,8 +1384,8 @@ mod tests {
                             at_start = true;
                         }
                     }
-                    Some(b'-' | b'0'..=b'9') => self.ref_skip_number()?,
-                    Some(b'"') => self.ref_skip_string()?,
+                    Some(b'-' | b'0'..=b'9') => self.skip_number()?,
+                    Some(b'"') => self.skip_string()?,
                     _ => self.ref_skip_value()?,
                 }
             }
