@@ -230,9 +230,9 @@ impl Candidates<'_> {
 }
 
 /// A hint to fetch `x`'s cache line; it does not wait for it. Only a hint:
-/// other targets do nothing.
+/// other targets do nothing. (Also used for the next event of a batch.)
 #[inline(always)]
-fn prefetch<T>(x: &T) {
+pub(crate) fn prefetch<T>(x: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch only hints the cache; it never faults and reads
     // nothing into the program, and `x` is a valid reference anyway. SSE

@@ -338,7 +338,17 @@ impl Machine {
         let run = |part: &[E]| {
             with_scratch(|sc| {
                 let mut out = Vec::with_capacity(part.len());
-                for e in part {
+                for (i, e) in part.iter().enumerate() {
+                    // The next event's first kilobyte is asked for while this
+                    // one is matched: a batch's events are rarely in cache
+                    // yet (past that, the scan's own order keeps the
+                    // processor's prefetcher ahead).
+                    if let Some(next) = part.get(i + 1) {
+                        let next = next.as_ref();
+                        for line in next[..next.len().min(1024)].chunks(64) {
+                            crate::anchors::prefetch(&line[0]);
+                        }
+                    }
                     let r = snap.rules_for_event(e.as_ref(), sc);
                     let failed = r.is_err();
                     out.push(r);
