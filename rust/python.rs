@@ -202,7 +202,10 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
 
 /// Accepts `bytes`, `bytearray`, `str`, or a `dict` (written as JSON in Rust).
 fn text_of(obj: &Bound<'_, PyAny>) -> PyResult<Text> {
-    if obj.cast::<PyBytes>().is_ok() || obj.cast::<PyByteArray>().is_ok() {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Text::Bytes(PyBackedBytes::from(b.clone())));
+    }
+    if obj.cast::<PyByteArray>().is_ok() {
         return Ok(Text::Bytes(obj.extract::<PyBackedBytes>()?));
     }
     if let Ok(s) = obj.cast::<PyString>() {
