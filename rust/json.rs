@@ -189,9 +189,19 @@ fn digit_run(b: &[u8], i: usize) -> usize {
 /// being one — exactly as [`number_scan`] answers for `&b[start..]`, in
 /// positions of `b`, without reading the value: the skipper's path for
 /// numbers no rule can see. The skipper calls it with its own cursor, so no
-/// sub-slice is cut per number.
+/// sub-slice is cut per number. The common shape (a coordinate) is read by
+/// [`number_end_short`] without a loop.
 #[inline]
 pub(crate) fn number_end(b: &[u8], start: usize) -> Result<usize, usize> {
+    match number_end_short(b, start) {
+        Some(end) => Ok(end),
+        None => number_end_plain(b, start),
+    }
+}
+
+/// [`number_end`] for every shape, digit run by digit run.
+#[inline]
+fn number_end_plain(b: &[u8], start: usize) -> Result<usize, usize> {
     let mut i = start + usize::from(b.get(start) == Some(&b'-'));
     match b.get(i) {
         Some(b'0') => i += 1,
@@ -287,10 +297,10 @@ pub(crate) fn number_skip_bounds(b: &[u8]) -> Result<(usize, Option<(f64, f64)>)
 /// `b[start]` ends when it is an optional `-`, one to seven integer digits
 /// (no zero before more digits), a `.` and fraction digits that end within
 /// 24 bytes of the integer part, with no exponent; `None` for anything else
-/// (then `number_end` answers). Three word tests and no loop: a coordinate
+/// (then [`number_end_plain`] answers). Three word tests and no loop: a coordinate
 /// such as `-122.51149576869115` is one dot and two digit runs.
 #[inline(always)]
-pub(crate) fn number_end_short(b: &[u8], start: usize) -> Option<usize> {
+fn number_end_short(b: &[u8], start: usize) -> Option<usize> {
     let int = start + usize::from(*b.get(start)? == b'-');
     let chunk: &[u8; 24] = b.get(int..)?.first_chunk()?;
     let word = |k: usize| {
@@ -707,6 +717,7 @@ mod tests {
             after.extend_from_slice(t);
             let shift = |n: usize| n + 5;
             assert_eq!(number_end(&after, 5), at_start.map(shift).map_err(shift));
+            assert_eq!(number_end_plain(t, 0), at_start);
             at_start
         };
         let mut state = 0x9e37_79b9_7f4a_7c15u64;

@@ -138,10 +138,7 @@ static STRING_STOP: [bool; 256] = {
 fn ruled_out(b: &[u8], window: (f64, f64)) -> Result<Option<usize>, usize> {
     let negative = b.first() == Some(&b'-');
     if (negative && window.0 > 0.0) || (!negative && window.1 < 0.0) {
-        return match crate::json::number_end_short(b, 0) {
-            Some(n) => Ok(Some(n)),
-            None => crate::json::number_end(b, 0).map(Some),
-        };
+        return crate::json::number_end(b, 0).map(Some);
     }
     match crate::json::number_skip_bounds(b) {
         Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => Ok(Some(n)),
@@ -925,12 +922,9 @@ impl<'a, 't> Scanner<'a, 't> {
                     c = byte_at(b, pos);
                 }
                 match c {
-                    b'-' | b'0'..=b'9' => match crate::json::number_end_short(b, pos) {
-                        Some(end) => pos = end,
-                        None => match crate::json::number_end(b, pos) {
-                            Ok(end) => pos = end,
-                            Err(at) => fail!(at, "invalid number"),
-                        },
+                    b'-' | b'0'..=b'9' => match crate::json::number_end(b, pos) {
+                        Ok(end) => pos = end,
+                        Err(at) => fail!(at, "invalid number"),
                     },
                     b'"' => pos = string!(),
                     b'{' | b'[' => {
@@ -1158,10 +1152,7 @@ fn one_space(s: &[u8]) -> &[u8] {
 #[inline(always)]
 fn flat_value(v: &[u8]) -> Option<usize> {
     match v.first() {
-        Some(b'-' | b'0'..=b'9') => match crate::json::number_end_short(v, 0) {
-            Some(end) => Some(end),
-            None => crate::json::number_end(v, 0).ok(),
-        },
+        Some(b'-' | b'0'..=b'9') => crate::json::number_end(v, 0).ok(),
         Some(b'"') => string_end(v, 0),
         Some(b't') => v.starts_with(b"true").then_some(4),
         Some(b'f') => v.starts_with(b"false").then_some(5),
