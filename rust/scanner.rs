@@ -439,33 +439,34 @@ impl<'a, 't> Scanner<'a, 't> {
         }
     }
 
-    /// The elements of an array at a gated leaf, from the cursor on, while
-    /// they are numbers whose first digits put them outside `window`
-    /// (coordinates searched for one value), or arrays of nothing else:
-    /// checked and passed over in a tight loop, `index` counting them.
-    /// `Ok(true)` when that reached the closing bracket (consumed);
-    /// `Ok(false)` with the cursor on the first element that needs a closer
-    /// look.
-    fn pass_numbers(&mut self, window: (f64, f64), index: &mut u32) -> Res<bool> {
+    /// The elements of an array nested `level` deep in a gated leaf's array
+    /// (0: the leaf's own), from `p` on, while each is a number whose first
+    /// digits put it outside `window` (coordinates searched for one value)
+    /// or an array of nothing else, with the `,` or `]` after it: checked
+    /// and passed over in a tight loop. Returns where it stopped, how many
+    /// elements it passed, and whether it passed the closing bracket. It
+    /// stops before any element it does not pass whole (the scan then
+    /// reads that one the ordinary way, reporting and erring as usual),
+    /// having counted the arrays it passed as the scan counts them.
+    fn pass_elements(
+        &mut self,
+        mut p: usize,
+        window: (f64, f64),
+        level: usize,
+    ) -> (usize, u32, bool) {
         let b = self.bytes;
-        let mut p = self.pos;
+        let mut passed = 0;
         loop {
-            while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(p) {
-                p += 1;
-            }
-            match b.get(p) {
-                Some(b'-' | b'0'..=b'9') => match ruled_out(&b[p..], window) {
-                    Ok(Some(n)) => p += n,
-                    Ok(None) => break,
-                    Err(at) => {
-                        self.pos = p + at;
-                        return Err(self.syntax("invalid number"));
-                    }
+            let at = skip_ws(b, p);
+            let end = match byte_at(b, at) {
+                b'-' | b'0'..=b'9' => match ruled_out(&b[at..], window) {
+                    Ok(Some(n)) => at + n,
+                    _ => break,
                 },
-                Some(b'[') => {
+                b'[' => {
                     let ids = self.next_array;
-                    match self.pass_array(p, window, 1) {
-                        Some(end) => p = end,
+                    match self.pass_array(at, window, level + 1) {
+                        Some(end) => end,
                         None => {
                             self.next_array = ids;
                             break;
@@ -473,67 +474,33 @@ impl<'a, 't> Scanner<'a, 't> {
                     }
                 }
                 _ => break,
+            };
+            let after = skip_ws(b, end);
+            match byte_at(b, after) {
+                b',' => p = after + 1,
+                b']' => return (after + 1, passed + 1, true),
+                _ => break,
             }
-            while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(p) {
-                p += 1;
-            }
-            match b.get(p) {
-                Some(b',') => {
-                    p += 1;
-                    *index += 1;
-                }
-                Some(b']') => {
-                    self.pos = p + 1;
-                    return Ok(true);
-                }
-                _ => {
-                    self.pos = p;
-                    return Err(self.syntax("expected ',' or ']' in an array"));
-                }
-            }
+            passed += 1;
         }
-        self.pos = p;
-        Ok(false)
+        (p, passed, false)
     }
 
-    /// The array at `p` (nested `level` deep in a gated leaf's array), when
-    /// it holds only numbers outside `window` and arrays of such (checked
-    /// as the scan would): the offset just past it, its arrays counted as
-    /// the scan counts them. `None` when anything in it needs the full scan
-    /// (which then reads it again, reporting and erring as usual; the
-    /// caller restores the count).
+    /// The array at `p`, nested `level` deep in a gated leaf's array, when
+    /// [`pass_elements`](Self::pass_elements) passes all of it: the offset
+    /// just past it. `None` otherwise (the caller restores the array count).
     fn pass_array(&mut self, p: usize, window: (f64, f64), level: usize) -> Option<usize> {
         if level > 8 || self.depth + level > self.max_depth {
             return None;
         }
         self.next_array += 1;
-        let b = self.bytes;
-        let ws = |q: &mut usize| {
-            while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(*q) {
-                *q += 1;
-            }
-        };
-        let mut q = p + 1;
-        ws(&mut q);
-        if b.get(q) == Some(&b']') {
-            return Some(q + 1);
+        let first = skip_ws(self.bytes, p + 1);
+        if byte_at(self.bytes, first) == b']' {
+            return Some(first + 1);
         }
-        loop {
-            ws(&mut q);
-            match b.get(q) {
-                Some(b'-' | b'0'..=b'9') => match ruled_out(&b[q..], window) {
-                    Ok(Some(n)) => q += n,
-                    _ => return None,
-                },
-                Some(b'[') => q = self.pass_array(q, window, level + 1)?,
-                _ => return None,
-            }
-            ws(&mut q);
-            match b.get(q) {
-                Some(b',') => q += 1,
-                Some(b']') => return Some(q + 1),
-                _ => return None,
-            }
+        match self.pass_elements(first, window, level) {
+            (end, _, true) => Some(end),
+            _ => None,
         }
     }
 
@@ -580,7 +547,10 @@ impl<'a, 't> Scanner<'a, 't> {
             let mut index = 0u32;
             loop {
                 if let Some(window) = window {
-                    if self.pass_numbers(window, &mut index)? {
+                    let (at, passed, closed) = self.pass_elements(self.pos, window, 0);
+                    self.pos = at;
+                    index += passed;
+                    if closed {
                         break;
                     }
                 }

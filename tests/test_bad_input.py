@@ -190,3 +190,28 @@ def test_scanning_stops_early_once_all_used_fields_are_seen() -> None:
     assert m.rules_for_event(b'{"a": "x", "g": {"t": "y", "c": [1,, 2]}}') == ["r"]
     with pytest.raises(InvalidEventError):
         m.rules_for_event(b'{"a": "x", "g": {"c": [1,, 2], "t": "y"}}')
+
+
+@pytest.mark.parametrize("data", [
+    b'{"c": [1.0, 2.0 3.0]}',
+    b'{"c": [1.0, -01, 3.0]}',
+    b'{"c": [[1.0, 2.], 3]}',
+    b'{"c": [[1.0, 2.0],, 3]}',
+    b'{"c": [1.0, [2.0, [3.0 }]]}',
+    b'{"c": [1.0, 2.0',
+    b'{"c": [-122.511395199639069, 37.807490953464555 ,0.0 x]}',
+])
+def test_gated_number_arrays_report_errors_as_the_full_scan(data: bytes) -> None:
+    # Numbers only an exact value can match are passed over by their first
+    # digits; a field whose absence is tracked is read in full. Both report
+    # a malformed array the same way.
+    gated = Machine()
+    gated.add_rule("r", {"c": [37.5]})
+    full = Machine()
+    full.add_rules({"r": {"c": [37.5]}, "t": {"c": [{"exists": False}]}})
+    outcomes = []
+    for m in (gated, full):
+        with pytest.raises(InvalidEventError) as info:
+            m.rules_for_event(data)
+        outcomes.append((info.value.kind, info.value.offset, str(info.value)))
+    assert outcomes[0] == outcomes[1]
