@@ -229,9 +229,7 @@ impl<'a, 't> Scanner<'a, 't> {
 
     #[inline]
     fn ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
-            self.pos += 1;
-        }
+        self.pos = skip_ws(self.bytes, self.pos);
     }
 
     #[inline]
@@ -1200,7 +1198,7 @@ fn byte_at(b: &[u8], i: usize) -> u8 {
 }
 
 /// The position of the first byte at or after `i` that is not JSON
-/// whitespace (as `Scanner::ws`). No whitespace or a single space is the
+/// whitespace (`Scanner::ws` moves its cursor by it). No whitespace or a single space is the
 /// common case, and costs one or two compares: every whitespace byte is at
 /// most a space.
 #[inline(always)]
