@@ -616,17 +616,14 @@ impl<'a, 't> Scanner<'a, 't> {
         // stop at before its quote: bounds at once, without the loops below.
         let start = self.pos + 1;
         for at in [start, start + 8] {
-            let Some(chunk) = self.bytes.get(at..at + 8) else { break };
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
-            let stop = string_stop_mask(u64::from_le_bytes(w));
-            if stop != 0 {
-                let k = (stop.trailing_zeros() / 8) as usize;
-                if w[k] != b'"' {
-                    break;
+            let Some(&w) = self.bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) else { break };
+            match stop_in_word(u64::from_le_bytes(w)) {
+                Some(k) if k != usize::MAX => {
+                    self.pos = at + k + 1;
+                    return Ok((start, at + k, false));
                 }
-                self.pos = at + k + 1;
-                return Ok((start, at + k, false));
+                Some(_) => break,
+                None => {}
             }
         }
         self.string_slow()
