@@ -293,6 +293,97 @@ pub(crate) fn number_skip_bounds(b: &[u8]) -> Result<(usize, Option<(f64, f64)>)
     Ok((i, bounds))
 }
 
+/// A gated leaf's window ([`crate::values::NumGate::window`]) with what turns most numbers
+/// away by their text alone. When the window lies strictly between two
+/// integers of one sign (`I < |v| < I + 1` for each `v` in it), a number of
+/// the common shape ([`number_end_short`]: no exponent, at most
+/// seven integer digits) lies outside it when its sign differs or its
+/// integer digits are not `I`'s. That holds exactly, with no rounding: the
+/// magnitude of a number whose integer digits read `N` lies in `[N, N + 1)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NumWindow {
+    pub low: f64,
+    pub high: f64,
+    /// The sign of the window's values (`true`: negative).
+    negative: bool,
+    /// `I`'s digits as a little-endian word (first digit lowest), and how
+    /// many there are; 0 when the window allows no such test.
+    digits: u64,
+    len: u32,
+    /// For a number whose integer digits are `I`'s: the range its first
+    /// eight fraction digits (read as an integer `F`) must lie in for it to
+    /// be inside, widened by two units each way against rounding.
+    frac: (u64, u64),
+}
+
+impl NumWindow {
+    /// The window no number lies in.
+    pub const EMPTY: NumWindow = NumWindow {
+        low: f64::INFINITY,
+        high: f64::NEG_INFINITY,
+        negative: true,
+        digits: 0,
+        len: 0,
+        frac: (0, 0),
+    };
+
+    pub fn new(low: f64, high: f64) -> NumWindow {
+        let negative = high < 0.0;
+        let (a, b) = if negative { (-high, -low) } else { (low, high) };
+        let i = a.floor();
+        let mut w = NumWindow { low, high, negative, digits: 0, len: 0, frac: (0, 0) };
+        // `a > 0` keeps 0 out (so the sign decides), `i < 10^7` keeps `I` to
+        // seven digits; NaN and the empty window fail the tests.
+        if a > 0.0 && a > i && b < i + 1.0 && i < 1e7 {
+            let mut n = i as u64;
+            loop {
+                w.digits = w.digits << 8 | (u64::from(b'0') + n % 10);
+                w.len += 1;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            // `|v| = I + F / 10^8 + r` with `0 <= r < 10^-8`: outside when
+            // `F + 1 <= (a - I) 10^8` or `F > (b - I) 10^8`.
+            let low = ((a - i) * 1e8).floor() as u64;
+            let high = ((b - i) * 1e8).ceil() as u64;
+            w.frac = (low.saturating_sub(2), high + 2);
+        }
+        w
+    }
+
+    /// At a number (`b[at]` is `-` or a digit): where it ends when its sign
+    /// or integer digits put it outside, having checked its syntax; `None`
+    /// when that takes more (then the scanner judges it by [`number_skip_bounds`]).
+    #[inline(always)]
+    pub(crate) fn out_by_text(&self, b: &[u8], at: usize) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let end = number_end_short(b, at)?;
+        let negative = b.get(at) == Some(&b'-');
+        if negative != self.negative {
+            return Some(end);
+        }
+        // The common shape has 24 bytes from its first digit on.
+        let int = at + usize::from(negative);
+        let w = u64::from_le_bytes(*b.get(int..)?.first_chunk::<8>()?);
+        // The dot: the first byte that is not a digit, one to seven in.
+        let len = non_digits(w).trailing_zeros() / 8;
+        let mask = (1u64 << (8 * len)) - 1;
+        if len != self.len || (w ^ self.digits) & mask != 0 {
+            return Some(end);
+        }
+        let f = eight_digits(b, int + len as usize + 1)?;
+        if f < self.frac.0 || f > self.frac.1 {
+            Some(end)
+        } else {
+            None
+        }
+    }
+}
+
 /// [`number_end`] for the common shape only: where the number starting at
 /// `b[start]` ends when it is an optional `-`, one to seven integer digits
 /// (no zero before more digits), a `.` and fraction digits that end within
@@ -300,7 +391,7 @@ pub(crate) fn number_skip_bounds(b: &[u8]) -> Result<(usize, Option<(f64, f64)>)
 /// (then [`number_end_plain`] answers). Three word tests and no loop: a coordinate
 /// such as `-122.51149576869115` is one dot and two digit runs.
 #[inline(always)]
-fn number_end_short(b: &[u8], start: usize) -> Option<usize> {
+pub(crate) fn number_end_short(b: &[u8], start: usize) -> Option<usize> {
     let int = start + usize::from(*b.get(start)? == b'-');
     let chunk: &[u8; 24] = b.get(int..)?.first_chunk()?;
     let word = |k: usize| {
@@ -344,7 +435,7 @@ fn number_end_short(b: &[u8], start: usize) -> Option<usize> {
 /// to the low seven bits sets the high bit from 10 up (no carry leaves a
 /// byte); or-ing the byte itself catches 0x80 and above.
 #[inline(always)]
-fn non_digits(w: u64) -> u64 {
+pub(crate) fn non_digits(w: u64) -> u64 {
     let x = w ^ 0x3030_3030_3030_3030;
     ((x & 0x7F7F_7F7F_7F7F_7F7F).wrapping_add(0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080
 }
@@ -352,7 +443,7 @@ fn non_digits(w: u64) -> u64 {
 /// The value of `b[i..i + 8]` when those are eight ASCII digits (SWAR: the
 /// check and the conversion work on all eight bytes at once).
 #[inline]
-fn eight_digits(b: &[u8], i: usize) -> Option<u64> {
+pub(crate) fn eight_digits(b: &[u8], i: usize) -> Option<u64> {
     let chunk: [u8; 8] = b.get(i..i + 8)?.try_into().ok()?;
     let v = u64::from_le_bytes(chunk);
     // Every byte is 0x30..=0x39: its high nibble is 3, and adding 6 keeps it 3.
@@ -709,6 +800,74 @@ mod tests {
     /// same offset of the error, on numbers and near-numbers of every shape
     /// (digit runs around the eight-byte steps, bytes just outside `0`-`9`),
     /// from the start of the input or after other bytes.
+    /// `out_by_text` turns a number away only when it lies outside the
+    /// window, and then ends it where `number_end` does; it answers for most
+    /// numbers of the common shape (so the fast path is taken). Numbers are
+    /// drawn around each window's edges: its integer and the ones beside it,
+    /// both signs, fractions of 1-18 digits near the window's own.
+    #[test]
+    fn window_turns_away_only_what_lies_outside() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let centres: [f64; 5] =
+            [37.807_807_921_694_09, -122.429_163_609_223_55, 0.5, 3.0000000001, 9999999.25];
+        let mut windows: Vec<NumWindow> = centres
+            .iter()
+            .map(|&v| NumWindow::new(v - v.abs() * 2e-9, v + v.abs() * 2e-9))
+            .collect();
+        // Windows the text test cannot serve: across an integer or zero, too
+        // wide, empty, or past seven integer digits.
+        for (low, high) in [(36.5, 37.5), (-0.5, 0.5), (1.0, 3.0), (1e9, 1e9 + 0.5)] {
+            windows.push(NumWindow::new(low, high));
+        }
+        windows.push(NumWindow::EMPTY);
+        let mut answered = 0;
+        for w in &windows {
+            let centre = if w.low.is_finite() { (w.low + w.high) / 2.0 } else { 1.0 };
+            for _ in 0..20_000 {
+                let int = (centre.abs().floor() as i64 + next(3) as i64 - 1).max(0);
+                let sign = if next(2) == 0 { "-" } else { "" };
+                let frac_digits = 1 + next(18) as usize;
+                // Near the centre's fraction, or anywhere.
+                let frac = if next(2) == 0 {
+                    format!("{:.*}", frac_digits, centre.abs().fract())
+                        .trim_start_matches('0')
+                        .to_string()
+                } else {
+                    let mut f = String::from(".");
+                    for _ in 0..frac_digits {
+                        f.push((b'0' + next(10) as u8) as char);
+                    }
+                    f
+                };
+                let mut text = format!("{sign}{int}{frac}");
+                if next(8) == 0 {
+                    // Tweak one digit near the end.
+                    let k = text.len() - 1 - next(3) as usize;
+                    if text.as_bytes()[k].is_ascii_digit() {
+                        text.replace_range(k..k + 1, &next(10).to_string());
+                    }
+                }
+                let n = text.len();
+                let padded = format!("{text}, 0.0 ] ] ]                ");
+                let got = w.out_by_text(padded.as_bytes(), 0);
+                if let Some(end) = got {
+                    answered += 1;
+                    assert_eq!(end, n, "{text}");
+                    assert_eq!(number_end(padded.as_bytes(), 0), Ok(n), "{text}");
+                    let v: f64 = text.parse().unwrap();
+                    assert!(v <= w.low || v >= w.high, "{text} is inside {w:?}");
+                }
+            }
+        }
+        assert!(answered > 50_000, "the text test answered only {answered} times");
+    }
+
     #[test]
     fn number_end_agrees_with_number_scan() {
         let number_skip = |t: &[u8]| {

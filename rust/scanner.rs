@@ -10,7 +10,7 @@
 //! reason: they cannot change the answer).
 
 use crate::error::{EventError, EventErrorKind};
-use crate::json::EscapeError;
+use crate::json::{EscapeError, NumWindow};
 use crate::paths::{Chain, FieldId, PathTrie};
 use crate::values::NumGate;
 
@@ -144,6 +144,29 @@ fn ruled_out(b: &[u8], window: (f64, f64)) -> Result<Option<usize>, usize> {
         Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => Ok(Some(n)),
         Ok(_) => Ok(None),
         Err(at) => Err(at),
+    }
+}
+
+/// The array of numbers whose `[` is at `b[open]`, when its window turns
+/// every element away by its text ([`NumWindow::out_by_text`], which checks
+/// each number's syntax): the offset just past its `]`. `None` at anything
+/// else (the caller then reads the array the general way), having judged
+/// nothing.
+#[inline(always)]
+fn pass_numbers(b: &[u8], open: usize, window: &NumWindow) -> Option<usize> {
+    let mut p = skip_ws(b, open + 1);
+    loop {
+        let end = window.out_by_text(b, p)?;
+        if pair_at(b, end) == COMMA_SPACE {
+            p = skip_ws(b, end + 2);
+            continue;
+        }
+        let after = skip_ws(b, end);
+        match byte_at(b, after) {
+            b',' => p = skip_ws(b, after + 1),
+            b']' => return Some(after + 1),
+            _ => return None,
+        }
     }
 }
 
@@ -411,7 +434,7 @@ impl<'a, 't> Scanner<'a, 't> {
         let gate = self.gates.get(field as usize).unwrap_or(&NumGate::Always);
         if !tracks {
             if let Some(window) = gate.window() {
-                if self.passes_over(window)? {
+                if self.passes_over((window.low, window.high))? {
                     return Ok(());
                 }
             }
@@ -449,7 +472,7 @@ impl<'a, 't> Scanner<'a, 't> {
     fn pass_elements(
         &mut self,
         mut p: usize,
-        window: (f64, f64),
+        window: &NumWindow,
         level: usize,
     ) -> (usize, u32, bool) {
         let b = self.bytes;
@@ -457,17 +480,27 @@ impl<'a, 't> Scanner<'a, 't> {
         loop {
             let at = skip_ws(b, p);
             let end = match byte_at(b, at) {
-                b'-' | b'0'..=b'9' => match ruled_out(&b[at..], window) {
-                    Ok(Some(n)) => at + n,
-                    _ => break,
+                b'-' | b'0'..=b'9' => match window.out_by_text(b, at) {
+                    Some(end) => end,
+                    None => match ruled_out(&b[at..], (window.low, window.high)) {
+                        Ok(Some(n)) => at + n,
+                        _ => break,
+                    },
                 },
-                b'[' => {
-                    let ids = self.next_array;
-                    match self.pass_array(at, window, level + 1) {
-                        Some(end) => end,
-                        None => {
-                            self.next_array = ids;
-                            break;
+                b'[' if level < 8 && self.depth + level < self.max_depth => {
+                    // Most nested arrays are points: numbers only, each
+                    // turned away by its text.
+                    if let Some(end) = pass_numbers(b, at, window) {
+                        self.next_array += 1;
+                        end
+                    } else {
+                        let ids = self.next_array;
+                        match self.pass_array(at, window, level + 1) {
+                            Some(end) => end,
+                            None => {
+                                self.next_array = ids;
+                                break;
+                            }
                         }
                     }
                 }
@@ -487,7 +520,7 @@ impl<'a, 't> Scanner<'a, 't> {
     /// The array at `p`, nested `level` deep in a gated leaf's array, when
     /// [`pass_elements`](Self::pass_elements) passes all of it: the offset
     /// just past it. `None` otherwise (the caller restores the array count).
-    fn pass_array(&mut self, p: usize, window: (f64, f64), level: usize) -> Option<usize> {
+    fn pass_array(&mut self, p: usize, window: &NumWindow, level: usize) -> Option<usize> {
         if level > 8 || self.depth + level > self.max_depth {
             return None;
         }

@@ -6,6 +6,7 @@
 
 use crate::casefold::with_folded;
 use crate::ip::{self, IpKey};
+use crate::json::NumWindow;
 use crate::number::{self, eq_key, order_key};
 use crate::pattern::Predicate;
 use crate::scanner::Leaf;
@@ -54,7 +55,7 @@ pub enum NumGate {
     Never,
     /// Only float64 equality with these values (sorted) can fire; `window`
     /// is kept beside them (see [`window`](Self::window)).
-    Values { values: Vec<f64>, window: (f64, f64) },
+    Values { values: Vec<f64>, window: NumWindow },
     /// Anything may fire: ranges, `exists`, `anything-but`, integer texts.
     #[default]
     Always,
@@ -78,8 +79,10 @@ impl NumGate {
         values.sort_by(f64::total_cmp);
         values.dedup();
         let window = match (values.first(), values.last()) {
-            (Some(&first), Some(&last)) => (first - first.abs() * 2e-9, last + last.abs() * 2e-9),
-            _ => (f64::INFINITY, f64::NEG_INFINITY),
+            (Some(&first), Some(&last)) => {
+                NumWindow::new(first - first.abs() * 2e-9, last + last.abs() * 2e-9)
+            }
+            _ => NumWindow::EMPTY,
         };
         NumGate::Values { values, window }
     }
@@ -88,11 +91,11 @@ impl NumGate {
     /// same doubled tolerance as [`admits`](Self::admits)): `None` when any
     /// number may, an empty window when none can.
     #[inline]
-    pub fn window(&self) -> Option<(f64, f64)> {
+    pub fn window(&self) -> Option<&NumWindow> {
         match self {
             NumGate::Always => None,
-            NumGate::Never => Some((f64::INFINITY, f64::NEG_INFINITY)),
-            NumGate::Values { window, .. } => Some(*window),
+            NumGate::Never => Some(&NumWindow::EMPTY),
+            NumGate::Values { window, .. } => Some(window),
         }
     }
 
@@ -102,11 +105,11 @@ impl NumGate {
         match self {
             NumGate::Always => true,
             NumGate::Never => false,
-            NumGate::Values { values, window: (below, above) } => {
+            NumGate::Values { values, window } => {
                 // Most numbers fall outside all the values at once: one
                 // comparison with the outermost ones (tolerance doubled).
                 let a = d.approx();
-                let (below, above) = (*below, *above);
+                let (below, above) = (window.low, window.high);
                 if a.is_finite() && (a != 0.0 || d.mantissa == 0) && (a < below || a > above) {
                     return false;
                 }
