@@ -305,7 +305,7 @@ pub struct NumWindow {
     pub low: f64,
     pub high: f64,
     /// The sign of the window's values (`true`: negative).
-    negative: bool,
+    pub(crate) negative: bool,
     /// `I`'s digits as a little-endian word (first digit lowest), and how
     /// many there are; 0 when the window allows no such test.
     digits: u64,
@@ -375,11 +375,50 @@ impl NumWindow {
         if len != self.len || (w ^ self.digits) & mask != 0 {
             return Some(end);
         }
-        let f = eight_digits(b, int + len as usize + 1)?;
-        if f < self.frac.0 || f > self.frac.1 {
-            Some(end)
-        } else {
-            None
+        self.fraction_outside(b, int + len as usize).then_some(end)
+    }
+
+    /// Whether the window allows the text tests at all.
+    #[inline]
+    pub(crate) fn has_text_test(&self) -> bool {
+        self.len != 0
+    }
+
+    /// For a valid number of the window's sign whose integer digits end
+    /// just before `b[at]` (no exponent follows them): whether it lies
+    /// outside by the tests of [`out_by_text`](Self::out_by_text); `false`
+    /// when they cannot tell.
+    #[inline]
+    pub(crate) fn outside_at_int_end(&self, b: &[u8], at: usize) -> bool {
+        // The eight bytes before `at` (zeros before the input's start).
+        let mut word = [0u8; 8];
+        match at.checked_sub(8).and_then(|from| b.get(from..at)) {
+            Some(last) => word.copy_from_slice(last),
+            None => {
+                let Some(last) = b.get(..at) else { return false };
+                word[8 - last.len()..].copy_from_slice(last);
+            }
+        }
+        let w = u64::from_le_bytes(word);
+        let len = self.len as usize;
+        // The last `len` bytes, first lowest; and the byte before them.
+        if w >> (8 * (8 - len)) != self.digits || ((w >> (8 * (7 - len))) as u8).is_ascii_digit() {
+            return true;
+        }
+        self.fraction_outside(b, at)
+    }
+
+    /// For a number whose integer digits are `I`'s and end at `b[dot]`:
+    /// whether its first eight fraction digits put it outside (`false`
+    /// when there is no dot or fewer than eight digits follow it).
+    #[inline(always)]
+    fn fraction_outside(&self, b: &[u8], dot: usize) -> bool {
+        if b.get(dot) != Some(&b'.') {
+            return false;
+        }
+        match eight_digits(b, dot + 1) {
+            Some(f) => f < self.frac.0 || f > self.frac.1,
+            None => false,
         }
     }
 }

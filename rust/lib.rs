@@ -41,6 +41,7 @@ mod lazy;
 mod machine;
 mod matching;
 pub mod number;
+mod numblocks;
 mod paths;
 pub mod pattern;
 pub mod scanner;

@@ -559,18 +559,31 @@ impl<'a, 't> Scanner<'a, 't> {
         let n = &self.trie.nodes[node as usize];
         let leaf_field = if n.children.is_empty() { n.field } else { None };
         let tracks = n.tracks_presence;
+        // Numbers at a gated leaf (coordinates searched for one value) are
+        // mostly passed over by their text: the whole array 64 bytes at a
+        // time when it is all numbers and arrays of them, else in a loop of
+        // their own below; an element's place is set only for what goes
+        // further.
+        let window = match leaf_field {
+            Some(f) if !tracks => self.gates.get(f as usize).and_then(NumGate::window),
+            _ => None,
+        };
+        if let Some(window) = window {
+            let levels = self.max_depth.saturating_sub(self.depth);
+            if let Some((end, arrays)) =
+                crate::numblocks::pass(self.bytes, self.pos, window, levels)
+            {
+                self.pos = end;
+                self.next_array += arrays;
+                self.version = self.version.wrapping_add(1);
+                return Ok(());
+            }
+        }
         self.enter()?;
         self.pos += 1;
         let id = self.next_array;
         self.next_array += 1;
         self.arrays.push((id, 0));
-        // Numbers at a gated leaf (coordinates searched for one value) are
-        // mostly passed over by their first digits, in a loop of their own;
-        // an element's place is set only for what goes further.
-        let window = match leaf_field {
-            Some(f) if !tracks => self.gates.get(f as usize).and_then(NumGate::window),
-            _ => None,
-        };
         self.ws();
         if self.peek() == Some(b']') {
             self.pos += 1;

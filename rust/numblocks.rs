@@ -1,0 +1,468 @@
+//! Arrays of numbers passed 64 bytes at a time.
+//!
+//! A gated leaf whose array holds only numbers and arrays of numbers (the
+//! coordinates of a GeoJSON event, most of its bytes) is where a scan of
+//! citylots spends its time. Token by token, each number is a chain of
+//! dependent steps: find its end, then look at the next byte, then start
+//! the next number. Here each 64-byte block is first classified into bit
+//! masks, one bit a byte (digit, `-`, `.`, `,`, `[`, `]`, space, `0`), and
+//! the array's JSON grammar is checked on the masks with a few bit
+//! operations a block: a `-` only first in a number and followed by a digit,
+//! a `.` between digits and at most one in a number, no digit after a
+//! leading `0`, and after each number or `]` a `,` or `]`, after each `,` a
+//! number or `[`, after each `[` a number, `[` or `]` (the next byte that is
+//! not a space is found by adding: a carry runs through a run of spaces).
+//! The brackets are counted one by one to find where the array ends, and
+//! only the numbers of the window's sign have their digits read
+//! ([`NumWindow::outside_at_int_end`]).
+//!
+//! Anything else answers `None` and the scanner reads the array the
+//! ordinary way, which reports what is wrong: an exponent, whitespace other
+//! than spaces, a string, an object, malformed JSON, nesting past the
+//! limit, or a number its text cannot turn away.
+
+use crate::json::NumWindow;
+
+/// One bit a byte of a 64-byte block (bit `i`: byte `i`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Masks {
+    digit: u64,
+    minus: u64,
+    dot: u64,
+    comma: u64,
+    open: u64,
+    close: u64,
+    space: u64,
+    zero: u64,
+}
+
+/// The masks of a block, byte by byte: what other targets use, and the
+/// reference the SSE2 classifier is tested against.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+fn classify_bytes(block: &[u8; 64]) -> Masks {
+    let mut m = Masks::default();
+    for (i, &c) in block.iter().enumerate() {
+        let bit = 1u64 << i;
+        let set = match c {
+            b'0'..=b'9' => &mut m.digit,
+            b'-' => &mut m.minus,
+            b'.' => &mut m.dot,
+            b',' => &mut m.comma,
+            b'[' => &mut m.open,
+            b']' => &mut m.close,
+            b' ' => &mut m.space,
+            _ => continue,
+        };
+        *set |= bit;
+        if c == b'0' {
+            m.zero |= bit;
+        }
+    }
+    m
+}
+
+/// The masks of a block, sixteen bytes a step with SSE2.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn classify(block: &[u8; 64]) -> Masks {
+    // SAFETY: the build enables SSE2 (the cfg above; every x86_64 target
+    // does), so the CPU running this code has it: calling a function that
+    // needs only SSE2 cannot meet a missing instruction.
+    unsafe { classify_sse2(block) }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[target_feature(enable = "sse2")]
+fn classify_sse2(block: &[u8; 64]) -> Masks {
+    use core::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8, _mm_set_epi64x,
+        _mm_sub_epi8,
+    };
+    let mut m = Masks::default();
+    let (zero, nine) = (_mm_set1_epi8(b'0' as i8), _mm_set1_epi8(9));
+    for (k, lane) in block.chunks_exact(16).enumerate() {
+        let mut lo = [0u8; 8];
+        let mut hi = [0u8; 8];
+        lo.copy_from_slice(&lane[..8]);
+        hi.copy_from_slice(&lane[8..]);
+        let v = _mm_set_epi64x(i64::from_le_bytes(hi), i64::from_le_bytes(lo));
+        let shift = 16 * k;
+        macro_rules! bits {
+            ($x:expr) => {
+                u64::from(_mm_movemask_epi8($x) as u16) << shift
+            };
+        }
+        macro_rules! eq {
+            ($c:expr) => {
+                bits!(_mm_cmpeq_epi8(v, _mm_set1_epi8($c as i8)))
+            };
+        }
+        // A digit less `0` is 0..=9: unchanged by a minimum with 9.
+        let d = _mm_sub_epi8(v, zero);
+        m.digit |= bits!(_mm_cmpeq_epi8(_mm_min_epu8(d, nine), d));
+        m.minus |= eq!(b'-');
+        m.dot |= eq!(b'.');
+        m.comma |= eq!(b',');
+        m.open |= eq!(b'[');
+        m.close |= eq!(b']');
+        m.space |= eq!(b' ');
+        m.zero |= bits!(_mm_cmpeq_epi8(v, zero));
+    }
+    m
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+fn classify(block: &[u8; 64]) -> Masks {
+    classify_bytes(block)
+}
+/// `x` moved one byte on (bit `i` to `i + 1`), the previous block's last
+/// bit coming in first.
+#[inline(always)]
+fn next_byte(x: u64, previous: u64) -> u64 {
+    x << 1 | previous >> 63
+}
+
+/// The first byte that is not a space at or after each marked position
+/// (`from`), a carry running through each run of spaces; `carry` comes in
+/// from the previous block and goes out to the next.
+#[inline(always)]
+fn past_spaces(space: u64, from: u64, carry: &mut bool) -> u64 {
+    let (s, a) = space.overflowing_add(from & space);
+    let (s, b) = s.overflowing_add(u64::from(*carry));
+    *carry = a || b;
+    (s & !space) | (from & !space)
+}
+
+/// The first byte that is not a digit after each marked digit run start.
+#[inline(always)]
+fn past_digits(digit: u64, starts: u64, carry: &mut bool) -> u64 {
+    let (s, a) = digit.overflowing_add(starts & digit);
+    let (s, b) = s.overflowing_add(u64::from(*carry));
+    *carry = a || b;
+    s & !digit
+}
+
+/// The array whose `[` is at `b[open]`, when it holds only numbers without
+/// exponents and arrays of them, nested at most `levels` deep counting
+/// itself, with spaces as its only whitespace, is valid JSON, and `window`
+/// turns every number away by its text: where it ends (just past its `]`)
+/// and how many arrays it is, itself included. `None` otherwise.
+pub(crate) fn pass(
+    b: &[u8],
+    open: usize,
+    window: &NumWindow,
+    levels: usize,
+) -> Option<(usize, u32)> {
+    if !window.has_text_test() || b.get(open) != Some(&b'[') {
+        return None;
+    }
+    let mut at = open;
+    let (mut depth, mut arrays) = (0usize, 0u32);
+    let mut prev = Masks::default();
+    // The previous block's leading zeros and number starts of the window's sign.
+    let (mut prev_zero_start, mut prev_signed_start) = (0u64, 0u64);
+    let (mut after_value, mut after_comma, mut after_open) = (false, false, false);
+    let (mut in_fraction, mut in_integer) = (false, false);
+    let mut tail;
+    loop {
+        let block: &[u8; 64] = match b.get(at..).and_then(<[u8]>::first_chunk::<64>) {
+            Some(block) => block,
+            None => {
+                // The last bytes, then zeros: a zero is no byte the
+                // array may hold, so an array not closed by then fails.
+                let rest = b.get(at..)?;
+                tail = [0u8; 64];
+                tail[..rest.len()].copy_from_slice(rest);
+                &tail
+            }
+        };
+        let m = classify(block);
+
+        // Where the array ends, bracket by bracket.
+        let mut brackets = m.open | m.close;
+        let mut inside = u64::MAX;
+        let mut end = None;
+        while brackets != 0 {
+            let bit = brackets & brackets.wrapping_neg();
+            if m.open & bit != 0 {
+                depth += 1;
+                arrays += 1;
+                if depth > levels {
+                    return None;
+                }
+            } else {
+                depth -= 1;
+                if depth == 0 {
+                    inside = bit | (bit - 1);
+                    end = Some(at + bit.trailing_zeros() as usize + 1);
+                    break;
+                }
+            }
+            brackets ^= bit;
+        }
+
+        // The grammar, on the bytes up to the end.
+        let number = m.digit | m.minus | m.dot;
+        let after_number = next_byte(number, prev.digit | prev.minus | prev.dot);
+        let after_dot = next_byte(m.dot, prev.dot);
+        let starts = number & !after_number;
+        let mut bad = !(number | m.comma | m.open | m.close | m.space);
+        bad |= m.minus & after_number;
+        bad |= next_byte(m.minus, prev.minus) & !m.digit;
+        bad |= m.dot & !next_byte(m.digit, prev.digit);
+        bad |= after_dot & !m.digit;
+        let zero_start = m.zero & !next_byte(m.digit, prev.digit) & !after_dot;
+        bad |= next_byte(zero_start, prev_zero_start) & m.digit;
+        bad |= past_digits(m.digit, after_dot, &mut in_fraction) & m.dot;
+        let value_end = (after_number & !number) | next_byte(m.close, prev.close);
+        bad |= past_spaces(m.space, value_end, &mut after_value) & !(m.comma | m.close);
+        bad |= past_spaces(m.space, next_byte(m.comma, prev.comma), &mut after_comma)
+            & !(starts | m.open);
+        bad |= past_spaces(m.space, next_byte(m.open, prev.open), &mut after_open)
+            & !(starts | m.open | m.close);
+        if bad & inside != 0 {
+            return None;
+        }
+
+        // The numbers of the window's sign, where their integer digits end.
+        let signed_start = if window.negative { starts & m.minus } else { starts & m.digit };
+        let int_first =
+            if window.negative { next_byte(signed_start, prev_signed_start) } else { signed_start };
+        let mut ends = past_digits(m.digit, int_first, &mut in_integer) & inside;
+        while ends != 0 {
+            if !window.outside_at_int_end(b, at + ends.trailing_zeros() as usize) {
+                return None;
+            }
+            ends &= ends - 1;
+        }
+
+        if let Some(end) = end {
+            return Some((end, arrays));
+        }
+        prev = m;
+        prev_zero_start = zero_start;
+        prev_signed_start = signed_start;
+        at += 64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::{parse, Json};
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// Appends a number: mostly coordinates around the window's centre
+    /// (`37.807807921694092`) and its sign's other side, sometimes a near
+    /// miss of the grammar. Returns whether the block pass should take it
+    /// (valid, no exponent, its text alone turns it away).
+    fn number(r: &mut Rng, out: &mut String) -> bool {
+        let (text, takes): (String, bool) = match r.below(40) {
+            0 => ("-".into(), false),
+            1 => ("01.5".into(), false),
+            2 => ("1.".into(), false),
+            3 => (".5".into(), false),
+            4 => ("1.2.3".into(), false),
+            5 => ("1e5".into(), false),
+            6 => ("-0.0".into(), true),
+            7 => ("1-2".into(), false),
+            8 => ("--1".into(), false),
+            9 => ("37.807807921694092".into(), false),
+            10 => ("37.8078079".into(), false),
+            11 => ("0".into(), true),
+            12 => ("37".into(), false),
+            13 => ("370.5".into(), true),
+            14 => ("3.7".into(), true),
+            15 => ("-37.807807921694092".into(), true),
+            // Around the window's edges: its eight digits are 80780784..=80780799.
+            16..=19 => {
+                let f = 80_780_770 + r.below(45);
+                let more = if r.below(2) == 0 { "" } else { "5" };
+                (format!("37.{f}{more}"), !(80_780_780..=80_780_805).contains(&f))
+            }
+            _ => {
+                let sign = if r.below(2) == 0 { "-" } else { "" };
+                let int = ["0", "37", "122", "36", "38", "7", "1234567"][r.below(7)];
+                let mut t = format!("{sign}{int}");
+                if r.below(5) != 0 {
+                    t.push('.');
+                    for _ in 0..1 + r.below(17) {
+                        t.push((b'0' + r.below(10) as u8) as char);
+                    }
+                }
+                // A fraction starting 8 07 80 79 2 is close to the window.
+                let near = !sign.is_empty() || int != "37" || {
+                    let f = t.split('.').nth(1).unwrap_or("");
+                    f.len() >= 8
+                        && !(80_780_780..=80_780_805).contains(&f[..8].parse::<u64>().unwrap())
+                };
+                (t, near)
+            }
+        };
+        out.push_str(&text);
+        takes
+    }
+
+    /// Whitespace between tokens: mostly one space or none, sometimes a
+    /// newline (which the block pass leaves to the scanner).
+    fn gap(r: &mut Rng, out: &mut String) -> bool {
+        match r.below(12) {
+            0..=4 => {}
+            5..=9 => out.push(' '),
+            10 => out.push_str("   "),
+            _ => {
+                out.push('\n');
+                return false;
+            }
+        }
+        true
+    }
+
+    /// An array of numbers and arrays, with a small chance of each kind of
+    /// damage: a missing or extra comma, a stray byte, a missing bracket.
+    fn array(r: &mut Rng, depth: usize, out: &mut String) -> bool {
+        let mut takes = true;
+        out.push('[');
+        takes &= gap(r, out);
+        let n = r.below(6);
+        for i in 0..n {
+            if i > 0 {
+                match r.below(200) {
+                    0 => takes = false,
+                    1 => {
+                        out.push_str(",,");
+                        takes = false;
+                    }
+                    _ => out.push(','),
+                }
+                takes &= gap(r, out);
+            }
+            if depth < 4 && r.below(3) == 0 {
+                takes &= array(r, depth + 1, out);
+            } else {
+                takes &= number(r, out);
+            }
+            takes &= gap(r, out);
+        }
+        match r.below(300) {
+            0 => {
+                out.push(',');
+                takes = false;
+            }
+            1 => {
+                out.push('x');
+                takes = false;
+            }
+            2 => {
+                out.push_str("{}");
+                takes = false;
+            }
+            3 => return false,
+            _ => {}
+        }
+        out.push(']');
+        takes
+    }
+
+    /// Every number in `v`, and the arrays and their depth.
+    fn walk(v: &Json, depth: usize, numbers: &mut Vec<f64>, arrays: &mut u32, deepest: &mut usize) {
+        match v {
+            Json::Array(items) => {
+                *arrays += 1;
+                *deepest = (*deepest).max(depth);
+                items.iter().for_each(|i| walk(i, depth + 1, numbers, arrays, deepest));
+            }
+            Json::Number(t) => numbers.push(t.parse().unwrap()),
+            other => panic!("not a number array: {other:?}"),
+        }
+    }
+
+    /// What the block pass takes is a valid array of numbers, ending where
+    /// it says, holding as many arrays as it says, no deeper than allowed,
+    /// every number outside the window; and it takes every array of the
+    /// shapes it is for. Arrays start anywhere in a block and end anywhere,
+    /// up to the input's last byte, so blocks and the tail are crossed at
+    /// every offset.
+    #[test]
+    fn pass_takes_only_valid_arrays_outside_the_window() {
+        let v = 37.807_807_921_694_09_f64;
+        let window = NumWindow::new(v - v * 2e-9, v + v * 2e-9);
+        assert!(window.has_text_test());
+        let mut r = Rng(0x2545_f491_4f6c_dd1d);
+        let (mut taken, mut should) = (0, 0);
+        for round in 0..100_000 {
+            let mut text = " ".repeat(r.below(70));
+            let open = text.len();
+            let takes = array(&mut r, 1, &mut text);
+            let close = text.len();
+            match r.below(4) {
+                0 => {}
+                1 => text.push_str(" ] } }"),
+                _ => text.push_str(&"] ".repeat(r.below(40))),
+            }
+            let levels = if round % 10 == 0 { r.below(5) } else { 8 };
+            let got = pass(text.as_bytes(), open, &window, levels);
+            if let Some((end, arrays)) = got {
+                taken += 1;
+                let claimed = &text[open..end];
+                let parsed = parse(claimed).unwrap_or_else(|e| panic!("{claimed:?}: {e}"));
+                let (mut numbers, mut count, mut deepest) = (Vec::new(), 0, 0);
+                walk(&parsed, 1, &mut numbers, &mut count, &mut deepest);
+                assert_eq!(arrays, count, "{claimed}");
+                assert!(deepest <= levels, "{claimed} is {deepest} deep, {levels} allowed");
+                for n in numbers {
+                    assert!(n <= window.low || n >= window.high, "{n} is inside, in {claimed}");
+                }
+                // (A parse of exactly `open..end` pins the end; an array
+                // generated without its `]` ends at the suffix's.)
+                if takes {
+                    assert_eq!(end, close, "{text}");
+                }
+            }
+            let deep_enough = {
+                let (mut d, mut max) = (0usize, 0usize);
+                for c in text[open..close].bytes() {
+                    match c {
+                        b'[' => {
+                            d += 1;
+                            max = max.max(d);
+                        }
+                        b']' => d = d.saturating_sub(1),
+                        _ => {}
+                    }
+                }
+                max <= levels
+            };
+            if takes && deep_enough && parse(&text[open..close]).is_ok() {
+                should += 1;
+                assert!(got.is_some(), "not taken: {:?}", &text[open..close]);
+            }
+        }
+        assert!(taken > 25_000 && should > 25_000, "taken {taken}, should {should}");
+    }
+
+    #[test]
+    fn classifier_agrees_with_bytes() {
+        let alphabet = b"0123456789-.,[] \n\t\x00\x7f\x80\xff\"eE+/:a{}";
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut block = [0u8; 64];
+            for c in block.iter_mut() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                *c = alphabet[(state % alphabet.len() as u64) as usize];
+            }
+            assert_eq!(classify(&block), classify_bytes(&block));
+        }
+    }
+}
