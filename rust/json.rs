@@ -378,6 +378,13 @@ impl NumWindow {
         self.fraction_outside(b, int + len as usize).then_some(end)
     }
 
+    /// How many integer digits a number of the window has (1 to 7), when
+    /// the text tests apply.
+    #[inline]
+    pub(crate) fn int_len(&self) -> u32 {
+        self.len
+    }
+
     /// Whether the window allows the text tests at all.
     #[inline]
     pub(crate) fn has_text_test(&self) -> bool {

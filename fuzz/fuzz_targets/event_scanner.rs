@@ -54,6 +54,9 @@ pub const SPARSE_RULES: &[(&str, &str)] = &[
     ("sparse-source", r#"{"source": [{"prefix": "aws."}]}"#),
     ("sparse-state", r#"{"detail": {"state": ["running", {"exists": false}]}}"#),
     ("sparse-deep", r#"{"detail": {"x": {"y": [1, "1"]}}}"#),
+    // One number between two integers: arrays of numbers there are passed
+    // by their text, 64 bytes at a time where they can be.
+    ("sparse-points", r#"{"detail": {"points": [37.807807921694092]}}"#),
 ];
 
 fn build(rules: &[(&str, &str)]) -> Machine {
