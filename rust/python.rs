@@ -361,20 +361,29 @@ impl PyMachine {
             }
         };
         let (_, results) = self.batch(py, events, threads, stop_at_error)?;
-        let out = PyList::empty(py);
+        // A rule's name is made a Python string once a batch: the names of a
+        // snapshot are shared (`Arc`), so their addresses tell them apart.
+        let mut strings: rustc_hash::FxHashMap<*const u8, Bound<'py, PyString>> =
+            Default::default();
+        let mut out = Vec::with_capacity(results.len());
         for (i, r) in results.into_iter().enumerate() {
             match r {
-                Ok(names) => out.append(names_list(py, &names)?)?,
+                Ok(names) => {
+                    let items = names.iter().map(|n| {
+                        strings.entry(n.as_ptr()).or_insert_with(|| PyString::new(py, n)).clone()
+                    });
+                    out.push(PyList::new(py, items)?.into_any());
+                }
                 Err(e) => {
                     let err = event_error(py, e, i)?;
                     if stop_at_error {
                         return Err(err);
                     }
-                    out.append(err.value(py))?;
+                    out.push(err.value(py).clone().into_any());
                 }
             }
         }
-        Ok(out)
+        PyList::new(py, out)
     }
 
     /// How many of `events` each rule matches (every rule listed, zeros too).

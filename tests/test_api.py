@@ -97,6 +97,19 @@ def test_many_events_and_errors_carry_index() -> None:
     assert info.value.offset == 1
 
 
+def test_batch_results_are_lists_of_their_own() -> None:
+    # A batch makes each rule's name a Python string once and shares it; each
+    # event still gets a list of its own, so changing one changes no other.
+    m = Machine()
+    m.add_rules({"ec2": EC2, "any": {"source": [{"exists": True}]}})
+    first, second, third = m.rules_for_events([event(), event(), event(state="x")])
+    assert first == second == ["any", "ec2"] and third == ["any"]
+    assert first is not second
+    first.append("mine")
+    assert second == ["any", "ec2"] and third == ["any"]
+    assert all(type(n) is str for n in first + second + third)
+
+
 def test_add_rules_is_all_or_nothing() -> None:
     m = Machine()
     with pytest.raises(InvalidPatternError) as info:
