@@ -36,12 +36,20 @@ struct Masks {
     close: u64,
     space: u64,
     zero: u64,
+    // Set only by the classifiers' `OBJECTS` form ([`skip`]'s).
+    quote: u64,
+    colon: u64,
+    open_brace: u64,
+    close_brace: u64,
+    backslash: u64,
+    /// Bytes below 0x20.
+    control: u64,
 }
 
 /// The masks of a block, byte by byte: what other targets use, and the
 /// reference the SSE2 classifier is tested against.
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
-fn classify_bytes(block: &[u8; 64]) -> Masks {
+fn classify_bytes<const OBJECTS: bool>(block: &[u8; 64]) -> Masks {
     let mut m = Masks::default();
     for (i, &c) in block.iter().enumerate() {
         let bit = 1u64 << i;
@@ -53,6 +61,12 @@ fn classify_bytes(block: &[u8; 64]) -> Masks {
             b'[' => &mut m.open,
             b']' => &mut m.close,
             b' ' => &mut m.space,
+            b'"' if OBJECTS => &mut m.quote,
+            b':' if OBJECTS => &mut m.colon,
+            b'{' if OBJECTS => &mut m.open_brace,
+            b'}' if OBJECTS => &mut m.close_brace,
+            b'\\' if OBJECTS => &mut m.backslash,
+            0..=0x1f if OBJECTS => &mut m.control,
             _ => continue,
         };
         *set |= bit;
@@ -65,16 +79,16 @@ fn classify_bytes(block: &[u8; 64]) -> Masks {
 
 /// The masks of a block, sixteen bytes a step with SSE2.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-fn classify(block: &[u8; 64]) -> Masks {
+fn classify<const OBJECTS: bool>(block: &[u8; 64]) -> Masks {
     // SAFETY: the build enables SSE2 (the cfg above; every x86_64 target
     // does), so the CPU running this code has it: calling a function that
     // needs only SSE2 cannot meet a missing instruction.
-    unsafe { classify_sse2(block) }
+    unsafe { classify_sse2::<OBJECTS>(block) }
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[target_feature(enable = "sse2")]
-fn classify_sse2(block: &[u8; 64]) -> Masks {
+fn classify_sse2<const OBJECTS: bool>(block: &[u8; 64]) -> Masks {
     use core::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8, _mm_set_epi64x,
         _mm_sub_epi8,
@@ -108,14 +122,24 @@ fn classify_sse2(block: &[u8; 64]) -> Masks {
         m.close |= eq!(b']');
         m.space |= eq!(b' ');
         m.zero |= bits!(_mm_cmpeq_epi8(v, zero));
+        if OBJECTS {
+            m.quote |= eq!(b'"');
+            m.colon |= eq!(b':');
+            m.open_brace |= eq!(b'{');
+            m.close_brace |= eq!(b'}');
+            m.backslash |= eq!(b'\\');
+            let low = _mm_set1_epi8(0x1f);
+            m.control |= bits!(_mm_cmpeq_epi8(_mm_min_epu8(v, low), v));
+        }
     }
     m
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-fn classify(block: &[u8; 64]) -> Masks {
-    classify_bytes(block)
+fn classify<const OBJECTS: bool>(block: &[u8; 64]) -> Masks {
+    classify_bytes::<OBJECTS>(block)
 }
+
 /// `x` moved one byte on (bit `i` to `i + 1`), the previous block's last
 /// bit coming in first.
 #[inline(always)]
@@ -143,6 +167,241 @@ fn past_digits(digit: u64, starts: u64, carry: &mut bool) -> u64 {
     s & !digit
 }
 
+/// The number tokens of a block, from its masks and the previous block's.
+struct Numbers {
+    /// Bytes of numbers (digits, `-`, `.`).
+    bytes: u64,
+    /// The first byte of each number, and the byte after each byte of one.
+    starts: u64,
+    after: u64,
+    /// Each `0` that begins an integer part (carried to the next block).
+    zero_start: u64,
+    /// Where the grammar of a number breaks: a `-` not first or not before
+    /// a digit, a `.` not between digits or a second one, a digit after a
+    /// leading `0`.
+    faults: u64,
+}
+
+#[inline(always)]
+fn numbers(m: &Masks, prev: &Masks, prev_zero_start: u64, in_fraction: &mut bool) -> Numbers {
+    let bytes = m.digit | m.minus | m.dot;
+    let after = next_byte(bytes, prev.digit | prev.minus | prev.dot);
+    let after_dot = next_byte(m.dot, prev.dot);
+    let mut faults = m.minus & after;
+    faults |= next_byte(m.minus, prev.minus) & !m.digit;
+    faults |= m.dot & !next_byte(m.digit, prev.digit);
+    faults |= after_dot & !m.digit;
+    let zero_start = m.zero & !next_byte(m.digit, prev.digit) & !after_dot;
+    faults |= next_byte(zero_start, prev_zero_start) & m.digit;
+    faults |= past_digits(m.digit, after_dot, in_fraction) & m.dot;
+    Numbers { bytes, starts: bytes & !after, after, zero_start, faults }
+}
+
+/// The block at `at`, or the input's last bytes followed by zeros (a zero
+/// byte is no byte these arrays may hold, so one not closed by then fails).
+#[inline(always)]
+fn block_at<'b>(b: &'b [u8], at: usize, tail: &'b mut [u8; 64]) -> Option<&'b [u8; 64]> {
+    match b.get(at..).and_then(<[u8]>::first_chunk::<64>) {
+        Some(block) => Some(block),
+        None => {
+            let rest = b.get(at..)?;
+            tail[..rest.len()].copy_from_slice(rest);
+            Some(tail)
+        }
+    }
+}
+
+/// Each bit set from the lowest bit of a run of quotes' pairs: bit `i` is
+/// the parity of the quotes at or before `i`.
+#[inline(always)]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// The array whose `[` is at `b[open]`, when it holds only numbers without
+/// exponents, arrays, and flat objects of numbers (`{"key": number, ...}`,
+/// keys without escapes), nested at most `levels` deep counting itself,
+/// with spaces as its only whitespace, and is valid JSON: where it ends,
+/// just past its `]`. `None` otherwise. The skipper's way over arrays of
+/// coordinates objects no rule looks into (CL2's `geometry.coordinates`).
+pub(crate) fn skip(b: &[u8], open: usize, levels: usize) -> Option<usize> {
+    if !looks_like_numbers(b, open) {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, just checked.
+        return unsafe { skip_avx2(b, open, levels) };
+    }
+    skip_with(b, open, levels, classify::<true>)
+}
+
+/// Whether the array at `b[open]` starts like one [`skip`] takes: its first
+/// element (past any `[`) a number, or an object whose first member's
+/// value is one. A few bytes read, so arrays of strings or of other
+/// objects cost next to nothing.
+fn looks_like_numbers(b: &[u8], open: usize) -> bool {
+    let mut i = open;
+    let ws = |i: usize| b.iter().skip(i).position(|&c| c != b' ').map_or(b.len(), |n| i + n);
+    while b.get(i) == Some(&b'[') {
+        i = ws(i + 1);
+    }
+    if b.get(i) == Some(&b'{') {
+        i = ws(i + 1);
+        if b.get(i) != Some(&b'"') {
+            return false;
+        }
+        let Some(close) = b.iter().skip(i + 1).take(32).position(|&c| c == b'"') else {
+            return false;
+        };
+        i = ws(i + close + 2);
+        if b.get(i) != Some(&b':') {
+            return false;
+        }
+        i = ws(i + 1);
+    }
+    matches!(b.get(i), Some(b'-' | b'0'..=b'9'))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn skip_avx2(b: &[u8], open: usize, levels: usize) -> Option<usize> {
+    skip_with(b, open, levels, |block| classify_avx2::<true>(block))
+}
+
+/// [`skip`] with the given classifier, inlined into each caller.
+#[inline(always)]
+fn skip_with(
+    b: &[u8],
+    open: usize,
+    levels: usize,
+    classify: impl Fn(&[u8; 64]) -> Masks,
+) -> Option<usize> {
+    let mut at = open;
+    let mut depth = 0usize;
+    let mut prev = Masks::default();
+    let (mut prev_zero_start, mut prev_close_quote) = (0u64, 0u64);
+    let (mut prev_object_comma, mut prev_array_comma) = (0u64, 0u64);
+    let mut in_fraction = false;
+    // Whether the previous block ended inside a string, inside an object
+    // (all ones or zero).
+    let (mut in_string, mut in_object) = (0u64, 0u64);
+    let mut carries = [false; 7];
+    let mut tail = [0u8; 64];
+    loop {
+        let raw = classify(block_at(b, at, &mut tail)?);
+        // With no backslash, each quote opens or closes a string.
+        let string = prefix_xor(raw.quote) ^ in_string;
+        in_string = 0u64.wrapping_sub(string >> 63);
+        let outside = !string;
+        let (open_quote, close_quote) = (raw.quote & string, raw.quote & outside);
+        let m = Masks {
+            digit: raw.digit & outside,
+            minus: raw.minus & outside,
+            dot: raw.dot & outside,
+            comma: raw.comma & outside,
+            open: raw.open & outside,
+            close: raw.close & outside,
+            space: raw.space & outside,
+            zero: raw.zero & outside,
+            quote: raw.quote,
+            colon: raw.colon & outside,
+            open_brace: raw.open_brace & outside,
+            close_brace: raw.close_brace & outside,
+            backslash: raw.backslash,
+            control: raw.control,
+        };
+
+        // Objects are flat, so their braces alternate, `{` first: the
+        // parity of the braces so far is 1 from each `{` up to its `}`.
+        let braces = m.open_brace | m.close_brace;
+        let parity = prefix_xor(braces) ^ in_object;
+        in_object = 0u64.wrapping_sub(parity >> 63);
+        let interior = parity | m.close_brace;
+        let mut bad = (m.open_brace & !parity) | (m.close_brace & parity);
+        // No array inside an object.
+        bad |= (m.open | m.close) & interior;
+
+        // Where the array ends, by its brackets; an object is one level
+        // more than the array it is in (`objects`: those not yet placed).
+        let mut brackets = m.open | m.close;
+        let mut objects = m.open_brace;
+        let mut region = u64::MAX;
+        let mut end = None;
+        while brackets != 0 {
+            let i = brackets.trailing_zeros();
+            if objects & !(u64::MAX << i) != 0 && depth >= levels {
+                return None;
+            }
+            objects &= u64::MAX << i;
+            let opens = (m.open >> i) as usize & 1;
+            depth = depth + 2 * opens - 1;
+            if depth > levels {
+                return None;
+            }
+            if depth == 0 {
+                region = u64::MAX >> (63 - i);
+                end = Some(at + i as usize + 1);
+                objects = 0;
+                break;
+            }
+            brackets &= brackets - 1;
+        }
+        if objects != 0 && depth >= levels {
+            return None;
+        }
+
+        // The grammar, on the bytes up to the end.
+        let n = numbers(&m, &prev, prev_zero_start, &mut in_fraction);
+        let structural = n.bytes
+            | m.comma
+            | m.open
+            | m.close
+            | m.space
+            | m.colon
+            | m.open_brace
+            | m.close_brace
+            | raw.quote;
+        bad |= n.faults | raw.backslash | raw.control | (outside & !structural);
+        // Strings are keys: inside objects, each followed by a colon, and
+        // each colon by a number.
+        bad |= open_quote & !interior;
+        let [value, object_comma, array_comma, bracket, brace, key, colon] = &mut carries;
+        let value_end = (n.after & !n.bytes)
+            | next_byte(m.close, prev.close)
+            | next_byte(m.close_brace, prev.close_brace);
+        bad |= past_spaces(m.space, value_end, value) & !(m.comma | m.close | m.close_brace);
+        let (in_objects, in_arrays) = (m.comma & interior, m.comma & !interior);
+        bad |= past_spaces(m.space, next_byte(in_objects, prev_object_comma), object_comma)
+            & !open_quote;
+        bad |= past_spaces(m.space, next_byte(in_arrays, prev_array_comma), array_comma)
+            & !(n.starts | m.open | m.open_brace);
+        bad |= past_spaces(m.space, next_byte(m.open, prev.open), bracket)
+            & !(n.starts | m.open | m.close | m.open_brace);
+        bad |= past_spaces(m.space, next_byte(m.open_brace, prev.open_brace), brace)
+            & !(open_quote | m.close_brace);
+        bad |= past_spaces(m.space, next_byte(close_quote, prev_close_quote), key) & !m.colon;
+        bad |= past_spaces(m.space, next_byte(m.colon, prev.colon), colon) & !n.starts;
+        if bad & region != 0 {
+            return None;
+        }
+        if end.is_some() {
+            return end;
+        }
+        prev = m;
+        prev_zero_start = n.zero_start;
+        prev_close_quote = close_quote;
+        (prev_object_comma, prev_array_comma) = (in_objects, in_arrays);
+        at += 64;
+    }
+}
+
 /// The array whose `[` is at `b[open]`, when it holds only numbers without
 /// exponents and arrays of them, nested at most `levels` deep counting
 /// itself, with spaces as its only whitespace, is valid JSON, and `window`
@@ -162,7 +421,7 @@ pub(crate) fn pass(
         // SAFETY: the CPU has AVX2, just checked.
         return unsafe { pass_avx2(b, open, window, levels) };
     }
-    pass_with(b, open, window, levels, classify)
+    pass_with(b, open, window, levels, classify::<false>)
 }
 
 /// [`pass`] with blocks classified by AVX2: half the steps of SSE2.
@@ -174,14 +433,14 @@ unsafe fn pass_avx2(
     window: &NumWindow,
     levels: usize,
 ) -> Option<(usize, u32)> {
-    pass_with(b, open, window, levels, |block| classify_avx2(block))
+    pass_with(b, open, window, levels, |block| classify_avx2::<false>(block))
 }
 
 /// The masks of a block, thirty-two bytes a step with AVX2 (the caller
 /// has checked that the CPU has it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn classify_avx2(block: &[u8; 64]) -> Masks {
+fn classify_avx2<const OBJECTS: bool>(block: &[u8; 64]) -> Masks {
     use core::arch::x86_64::{
         _mm256_cmpeq_epi8, _mm256_min_epu8, _mm256_movemask_epi8, _mm256_set1_epi8,
         _mm256_set_epi64x, _mm256_sub_epi8,
@@ -216,6 +475,15 @@ fn classify_avx2(block: &[u8; 64]) -> Masks {
         m.close |= eq!(b']');
         m.space |= eq!(b' ');
         m.zero |= bits!(_mm256_cmpeq_epi8(v, zero));
+        if OBJECTS {
+            m.quote |= eq!(b'"');
+            m.colon |= eq!(b':');
+            m.open_brace |= eq!(b'{');
+            m.close_brace |= eq!(b'}');
+            m.backslash |= eq!(b'\\');
+            let low = _mm256_set1_epi8(0x1f);
+            m.control |= bits!(_mm256_cmpeq_epi8(_mm256_min_epu8(v, low), v));
+        }
     }
     m
 }
@@ -236,20 +504,9 @@ fn pass_with(
     let (mut prev_zero_start, mut prev_signed_start, mut prev_int_first) = (0u64, 0u64, 0u64);
     let (mut after_value, mut after_comma, mut after_open) = (false, false, false);
     let (mut in_fraction, mut in_integer) = (false, false);
-    let mut tail;
+    let mut tail = [0u8; 64];
     loop {
-        let block: &[u8; 64] = match b.get(at..).and_then(<[u8]>::first_chunk::<64>) {
-            Some(block) => block,
-            None => {
-                // The last bytes, then zeros: a zero is no byte the
-                // array may hold, so an array not closed by then fails.
-                let rest = b.get(at..)?;
-                tail = [0u8; 64];
-                tail[..rest.len()].copy_from_slice(rest);
-                &tail
-            }
-        };
-        let m = classify(block);
+        let m = classify(block_at(b, at, &mut tail)?);
 
         // Where the array ends, bracket by bracket; without a branch on
         // which bracket it is (they alternate in no order a predictor keeps).
@@ -273,18 +530,10 @@ fn pass_with(
         }
 
         // The grammar, on the bytes up to the end.
-        let number = m.digit | m.minus | m.dot;
-        let after_number = next_byte(number, prev.digit | prev.minus | prev.dot);
-        let after_dot = next_byte(m.dot, prev.dot);
-        let starts = number & !after_number;
-        let mut bad = !(number | m.comma | m.open | m.close | m.space);
-        bad |= m.minus & after_number;
-        bad |= next_byte(m.minus, prev.minus) & !m.digit;
-        bad |= m.dot & !next_byte(m.digit, prev.digit);
-        bad |= after_dot & !m.digit;
-        let zero_start = m.zero & !next_byte(m.digit, prev.digit) & !after_dot;
-        bad |= next_byte(zero_start, prev_zero_start) & m.digit;
-        bad |= past_digits(m.digit, after_dot, &mut in_fraction) & m.dot;
+        let n = numbers(&m, &prev, prev_zero_start, &mut in_fraction);
+        let (number, starts, zero_start) = (n.bytes, n.starts, n.zero_start);
+        let after_number = n.after;
+        let mut bad = n.faults | !(number | m.comma | m.open | m.close | m.space);
         let value_end = (after_number & !number) | next_byte(m.close, prev.close);
         bad |= past_spaces(m.space, value_end, &mut after_value) & !(m.comma | m.close);
         bad |= past_spaces(m.space, next_byte(m.comma, prev.comma), &mut after_comma)
@@ -463,6 +712,205 @@ mod tests {
         }
     }
 
+    /// Appends a number as [`number`] does; returns whether it is valid JSON
+    /// without an exponent (what `skip` takes, with no window to pass).
+    fn plain_number(r: &mut Rng, out: &mut String) -> bool {
+        let start = out.len();
+        number(r, out);
+        let t = &out[start..];
+        parse(t).is_ok() && !t.contains(['e', 'E'])
+    }
+
+    /// Appends a flat object of numbers, sometimes damaged or of another
+    /// shape (a string value, an escaped key, a nested array or object, a
+    /// missing colon or comma); returns whether `skip` should take it.
+    fn object(r: &mut Rng, out: &mut String) -> bool {
+        let mut takes = true;
+        out.push('{');
+        takes &= gap(r, out);
+        let n = r.below(4);
+        for i in 0..n {
+            if i > 0 {
+                if r.below(150) == 0 {
+                    takes = false;
+                } else {
+                    out.push(',');
+                }
+                takes &= gap(r, out);
+            }
+            match r.below(60) {
+                0 => {
+                    out.push_str(r#""a\"b""#);
+                    takes = false;
+                }
+                1 => out.push_str(r#""[x]: {y}, -1""#),
+                _ => out.push_str(["\"x\"", "\"y\"", "\"zz\"", "\"\"", "\"é\""][r.below(5)]),
+            }
+            takes &= gap(r, out);
+            if r.below(150) == 0 {
+                takes = false;
+            } else {
+                out.push(':');
+            }
+            takes &= gap(r, out);
+            match r.below(60) {
+                0 => {
+                    out.push_str("\"v\"");
+                    takes = false;
+                }
+                1 => {
+                    out.push_str("[1]");
+                    takes = false;
+                }
+                2 => {
+                    out.push_str("{}");
+                    takes = false;
+                }
+                _ => takes &= plain_number(r, out),
+            }
+            takes &= gap(r, out);
+        }
+        if r.below(200) == 0 {
+            out.push(',');
+            takes = false;
+        }
+        out.push('}');
+        takes
+    }
+
+    /// Now and then one byte of `text[from..]` deleted, doubled or replaced
+    /// by a byte that matters to the grammar; returns whether it did.
+    fn mutate(r: &mut Rng, text: &mut String, from: usize) -> bool {
+        if r.below(4) != 0 || text.len() <= from {
+            return false;
+        }
+        let at = from + r.below(text.len() - from);
+        if !text.is_char_boundary(at) || !text.is_char_boundary(at + 1) {
+            return false;
+        }
+        let bytes: &[u8] = b"[]{},:\" \\0-.e5\n";
+        let c = bytes[r.below(bytes.len())] as char;
+        match r.below(3) {
+            0 => {
+                text.remove(at);
+            }
+            1 => {
+                let d = text[at..at + 1].to_string();
+                text.insert_str(at, &d);
+            }
+            _ => text.replace_range(at..at + 1, &c.to_string()),
+        }
+        true
+    }
+
+    /// Like [`array`], with flat objects among the elements.
+    fn array_of_objects(r: &mut Rng, depth: usize, out: &mut String) -> bool {
+        let mut takes = true;
+        out.push('[');
+        takes &= gap(r, out);
+        let n = r.below(6);
+        for i in 0..n {
+            if i > 0 {
+                if r.below(200) == 0 {
+                    out.push_str(",,");
+                    takes = false;
+                } else {
+                    out.push(',');
+                }
+                takes &= gap(r, out);
+            }
+            match r.below(6) {
+                0 | 1 if depth < 4 => takes &= array_of_objects(r, depth + 1, out),
+                2 | 3 => takes &= object(r, out),
+                4 if r.below(40) == 0 => {
+                    out.push_str("\"s\"");
+                    takes = false;
+                }
+                _ => takes &= plain_number(r, out),
+            }
+            takes &= gap(r, out);
+        }
+        if r.below(300) == 0 {
+            return false;
+        }
+        out.push(']');
+        takes
+    }
+
+    /// What `skip` takes is a valid array (our JSON reader parses exactly
+    /// `open..end`) of numbers, arrays and objects, no deeper than allowed;
+    /// and it takes every such array of the shapes it is for (spaces only,
+    /// no exponent, no escape, flat objects whose values are numbers). The
+    /// three classifiers answer alike.
+    #[test]
+    fn skip_takes_only_valid_arrays() {
+        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut taken, mut should) = (0, 0);
+        for round in 0..100_000 {
+            let mut text = " ".repeat(r.below(70));
+            let open = text.len();
+            let mut takes = array_of_objects(&mut r, 1, &mut text);
+            takes &= !mutate(&mut r, &mut text, open + 1);
+            let close = text.len();
+            match r.below(4) {
+                0 => {}
+                1 => text.push_str(" ] } }"),
+                _ => text.push_str(&"] ".repeat(r.below(40))),
+            }
+            let levels = if round % 10 == 0 { r.below(5) } else { 8 };
+            let t = text.as_bytes();
+            let got = skip(t, open, levels);
+            if looks_like_numbers(t, open) {
+                assert_eq!(skip_with(t, open, levels, classify::<true>), got);
+                assert_eq!(skip_with(t, open, levels, classify_bytes::<true>), got);
+            }
+            if let Some(end) = got {
+                taken += 1;
+                let claimed = &text[open..end];
+                let parsed = parse(claimed).unwrap_or_else(|e| panic!("{claimed:?}: {e}"));
+                fn deepest(v: &Json, depth: usize) -> usize {
+                    match v {
+                        Json::Array(items) => {
+                            items.iter().map(|i| deepest(i, depth + 1)).max().unwrap_or(depth)
+                        }
+                        Json::Object(members) => members
+                            .iter()
+                            .map(|(_, v)| deepest(v, depth + 1))
+                            .max()
+                            .unwrap_or(depth),
+                        _ => depth - 1,
+                    }
+                }
+                let d = deepest(&parsed, 1);
+                assert!(d <= levels, "{claimed} is {d} deep, {levels} allowed");
+                if takes {
+                    assert_eq!(end, close, "{text}");
+                }
+            }
+            let fits = parse(&text[open..close]).is_ok_and(|v| {
+                fn deepest(v: &Json, depth: usize) -> usize {
+                    match v {
+                        Json::Array(items) => {
+                            items.iter().map(|i| deepest(i, depth + 1)).max().unwrap_or(depth)
+                        }
+                        Json::Object(members) => members
+                            .iter()
+                            .map(|(_, v)| deepest(v, depth + 1))
+                            .max()
+                            .unwrap_or(depth),
+                        _ => depth - 1,
+                    }
+                }
+                deepest(&v, 1) <= levels
+            });
+            if takes && fits && looks_like_numbers(t, open) {
+                should += 1;
+                assert!(got.is_some(), "not taken: {:?} at {open} in {text:?}", &text[open..close]);
+            }
+        }
+        assert!(taken > 5_000 && should > 5_000, "taken {taken}, should {should}");
+    }
+
     /// What the block pass takes is a valid array of numbers, ending where
     /// it says, holding as many arrays as it says, no deeper than allowed,
     /// every number outside the window; and it takes every array of the
@@ -479,7 +927,8 @@ mod tests {
         for round in 0..100_000 {
             let mut text = " ".repeat(r.below(70));
             let open = text.len();
-            let takes = array(&mut r, 1, &mut text);
+            let mut takes = array(&mut r, 1, &mut text);
+            takes &= !mutate(&mut r, &mut text, open + 1);
             let close = text.len();
             match r.below(4) {
                 0 => {}
@@ -489,8 +938,9 @@ mod tests {
             let levels = if round % 10 == 0 { r.below(5) } else { 8 };
             let got = pass(text.as_bytes(), open, &window, levels);
             // Each classifier gives the same answer.
-            assert_eq!(pass_with(text.as_bytes(), open, &window, levels, classify), got);
-            assert_eq!(pass_with(text.as_bytes(), open, &window, levels, classify_bytes), got);
+            let t = text.as_bytes();
+            assert_eq!(pass_with(t, open, &window, levels, classify::<false>), got);
+            assert_eq!(pass_with(t, open, &window, levels, classify_bytes::<false>), got);
             if let Some((end, arrays)) = got {
                 taken += 1;
                 let claimed = &text[open..end];
@@ -527,7 +977,7 @@ mod tests {
                 assert!(got.is_some(), "not taken: {:?}", &text[open..close]);
             }
         }
-        assert!(taken > 25_000 && should > 25_000, "taken {taken}, should {should}");
+        assert!(taken > 15_000 && should > 15_000, "taken {taken}, should {should}");
     }
 
     #[test]
@@ -542,11 +992,27 @@ mod tests {
                 state ^= state << 17;
                 *c = alphabet[(state % alphabet.len() as u64) as usize];
             }
-            assert_eq!(classify(&block), classify_bytes(&block));
-            #[cfg(target_arch = "x86_64")]
-            if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2, just checked.
-                assert_eq!(unsafe { classify_avx2(&block) }, classify_bytes(&block));
+            for objects in [false, true] {
+                let bytes = if objects {
+                    classify_bytes::<true>(&block)
+                } else {
+                    classify_bytes::<false>(&block)
+                };
+                let sse2 =
+                    if objects { classify::<true>(&block) } else { classify::<false>(&block) };
+                assert_eq!(sse2, bytes);
+                #[cfg(target_arch = "x86_64")]
+                if std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2, just checked.
+                    let avx2 = unsafe {
+                        if objects {
+                            classify_avx2::<true>(&block)
+                        } else {
+                            classify_avx2::<false>(&block)
+                        }
+                    };
+                    assert_eq!(avx2, bytes);
+                }
             }
         }
     }

@@ -764,7 +764,19 @@ impl<'a, 't> Scanner<'a, 't> {
     /// Skips one value, checking its syntax, without recursion.
     fn skip_value(&mut self) -> Res<()> {
         match self.peek() {
-            Some(b'{' | b'[') => self.skip_nested(),
+            // Arrays of numbers and of flat objects of numbers (coordinates)
+            // 64 bytes at a time, when they are that.
+            Some(b'[') => {
+                let levels = self.max_depth.saturating_sub(self.depth);
+                match crate::numblocks::skip(self.bytes, self.pos, levels) {
+                    Some(end) => {
+                        self.pos = end;
+                        Ok(())
+                    }
+                    None => self.skip_nested(),
+                }
+            }
+            Some(b'{') => self.skip_nested(),
             Some(b'"') => self.skip_string(),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
