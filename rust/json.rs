@@ -201,7 +201,7 @@ pub(crate) fn number_end(b: &[u8], start: usize) -> Result<usize, usize> {
 
 /// [`number_end`] for every shape, digit run by digit run.
 #[inline]
-fn number_end_plain(b: &[u8], start: usize) -> Result<usize, usize> {
+pub(crate) fn number_end_plain(b: &[u8], start: usize) -> Result<usize, usize> {
     let mut i = start + usize::from(b.get(start) == Some(&b'-'));
     match b.get(i) {
         Some(b'0') => i += 1,
@@ -302,7 +302,16 @@ pub(crate) fn number_skip_bounds(b: &[u8]) -> Result<(usize, Option<(f64, f64)>)
 #[inline(always)]
 fn number_end_short(b: &[u8], start: usize) -> Option<usize> {
     let int = start + usize::from(*b.get(start)? == b'-');
-    let chunk: &[u8; 24] = b.get(int..)?.first_chunk()?;
+    Some(int + unsigned_short_len(b.get(int..)?.first_chunk()?)?)
+}
+
+/// [`number_end_short`] past the sign: the length of the number without
+/// its `-` at the start of `chunk`, when it has the common shape and ends
+/// in the chunk; `None` otherwise. The skipper's loop over objects of
+/// numbers calls it on a window it has already bounded, so that no
+/// position needs a check of its own.
+#[inline(always)]
+pub(crate) fn unsigned_short_len(chunk: &[u8; 24]) -> Option<usize> {
     let word = |k: usize| {
         let mut w = [0u8; 8];
         w.copy_from_slice(&chunk[8 * k..8 * k + 8]);
@@ -336,7 +345,7 @@ fn number_end_short(b: &[u8], start: usize) -> Option<usize> {
     if stop == p + 1 || chunk[stop as usize] | 0x20 == b'e' {
         return None;
     }
-    Some(int + stop as usize)
+    Some(stop as usize)
 }
 
 /// The high bit of each byte of `w` (little-endian) that is not an ASCII
