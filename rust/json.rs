@@ -302,14 +302,22 @@ pub(crate) fn number_skip_bounds(b: &[u8]) -> Result<(usize, Option<(f64, f64)>)
 #[inline(always)]
 fn number_end_short(b: &[u8], start: usize) -> Option<usize> {
     let int = start + usize::from(*b.get(start)? == b'-');
-    Some(int + unsigned_short_len(b.get(int..)?.first_chunk()?)?)
+    let chunk: &[u8; 24] = b.get(int..)?.first_chunk()?;
+    let n = unsigned_short_len(chunk)?;
+    // No exponent after the digits.
+    if chunk[n] | 0x20 == b'e' {
+        return None;
+    }
+    Some(int + n)
 }
 
-/// [`number_end_short`] past the sign: the length of the number without
-/// its `-` at the start of `chunk`, when it has the common shape and ends
-/// in the chunk; `None` otherwise. The skipper's loop over objects of
-/// numbers calls it on a window it has already bounded, so that no
-/// position needs a check of its own.
+/// [`number_end_short`] past the sign, but for the exponent: the length of
+/// the digits, dot and digits at the start of `chunk` (no zero before more
+/// integer digits, one to seven of them), when they end in the chunk;
+/// `None` otherwise. What follows them is the caller's to judge: an `e` or
+/// `E` there begins an exponent. The skipper's loop over objects of numbers
+/// calls it on a window it has already bounded, so that no position needs a
+/// check of its own, and it wants a separator there anyway.
 #[inline(always)]
 pub(crate) fn unsigned_short_len(chunk: &[u8; 24]) -> Option<usize> {
     let word = |k: usize| {
@@ -341,8 +349,8 @@ pub(crate) fn unsigned_short_len(chunk: &[u8; 24]) -> Option<usize> {
             16 + m2.trailing_zeros() / 8
         }
     };
-    // At least one fraction digit, and no exponent after them.
-    if stop == p + 1 || chunk[stop as usize] | 0x20 == b'e' {
+    // At least one fraction digit.
+    if stop == p + 1 {
         return None;
     }
     Some(stop as usize)

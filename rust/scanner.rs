@@ -1012,7 +1012,8 @@ fn flat_elements(b: &[u8], pos: usize, nest: bool) -> (usize, Step, u8) {
 
 /// What [`flat_item`] made of a value.
 enum Flat {
-    /// All of it: its length.
+    /// All of it: its length (for a run of objects of numbers, up to the
+    /// end of the last; the array goes on after it as after one element).
     Taken(usize),
     /// None of it.
     Not,
@@ -1038,12 +1039,13 @@ fn after_separator(s: &[u8], at: usize, sep: u8) -> Option<&[u8]> {
 /// it, or, if `nest` (the depth limit allows one more level), when it is an
 /// object or array one level deep: members or elements `flat_value` takes,
 /// at most one space after its opening bracket, around each separator and
-/// before its closing bracket. `None` for anything else. An object of
-/// numbers is tried by [`number_object`] first.
+/// before its closing bracket. `None` for anything else. Objects of
+/// numbers are tried by [`number_objects`] first, and its run of elements
+/// is taken as if it were one.
 #[inline(always)]
 fn flat_item(v: &[u8], nest: bool) -> Flat {
     match v.first() {
-        Some(b'{') if nest => match number_object(v) {
+        Some(b'{') if nest => match number_objects(v) {
             Some(n) => Flat::Taken(n),
             None => flat_container(v),
         },
@@ -1098,32 +1100,64 @@ fn flat_container(v: &[u8]) -> Flat {
     }
 }
 
-/// The length of the object at the start of `v` when every value in it is
-/// a number, its keys need no unescaping, and at most one space follows its
-/// `{`, each `:` and each `,` and comes before its `}`: the citylots2 point
-/// `{ "x": -122.51149576869115, "y": 37.80749095346456, "z": 0.0 }`, read
-/// member after member in one loop, without [`flat_container`]'s dispatch
-/// on the value and its bookkeeping for where it stopped. `None` for
-/// anything else (an empty object, other values, more whitespace, the input
-/// ending within two bytes of the `}`), and then `flat_container` reads the
-/// object again from the start: what this takes is valid JSON, and what it
-/// declines it does not judge.
+/// The length of a run of array elements at the start of `v`, each an
+/// object of numbers [`number_object`] takes, up to the end of the last
+/// one, the elements separated by `,` and at most one space; `None` when
+/// the first is not one. Its own function, so that the loop keeps its
+/// constants in registers and each element costs no dispatch in
+/// [`flat_elements`].
+#[inline(never)]
+fn number_objects(v: &[u8]) -> Option<usize> {
+    let mut end = number_object(v, 0)?;
+    loop {
+        let next = match pair_at(v, end) {
+            COMMA_SPACE => end + 2,
+            p if p as u8 == b',' => end + 1,
+            _ => return Some(end),
+        };
+        match number_object(v, next) {
+            Some(e) => end = e,
+            None => return Some(end),
+        }
+    }
+}
+
+/// Where the object at `v[at]` ends (just past its `}`) when every value in
+/// it is a number, its keys need no unescaping, and at most one space
+/// follows its `{`, each `:` and each `,` and comes before its `}`: the
+/// citylots2 point `{ "x": -122.51149576869115, "y": 37.80749095346456,
+/// "z": 0.0 }`, read member after member in one loop, without
+/// [`flat_container`]'s dispatch on the value and its bookkeeping for where
+/// it stopped. `None` for anything else (not an object, an empty object,
+/// other values, more whitespace, the input ending within 32 bytes of a
+/// member), and then `flat_container` reads the object again from the
+/// start: what this takes is valid JSON, and what it declines it does not
+/// judge.
 #[inline(always)]
-fn number_object(v: &[u8]) -> Option<usize> {
-    let mut i = if pair_at(v, 0) == OPEN_SPACE { 2 } else { 1 };
+fn number_object(v: &[u8], at: usize) -> Option<usize> {
+    let mut i = match pair_at(v, at) {
+        OPEN_SPACE => at + 2,
+        p if p as u8 == b'{' => at + 1,
+        _ => return None,
+    };
     loop {
         // A member `"c": ` with a one-letter key and a number of the short
-        // shape fits in a window of 32 bytes from its quote: its first word
-        // holds key, colon and space (one mask and compare, and the letter
-        // test), and no byte read in the window needs a bounds check. Any
-        // other member is read piece by piece.
+        // shape, and the two bytes after the number, fit in a window of 32
+        // bytes from its quote: its first word holds key, colon and space
+        // (one mask and compare, and the letter test), and no byte read in
+        // the window needs a bounds check. Any other member is read piece
+        // by piece.
         let m: &[u8; 32] = v.get(i..)?.first_chunk()?;
         let w = u64::from_le_bytes(*m.first_chunk::<8>()?);
-        let end = if w & LETTER_KEY_MASK == LETTER_KEY && is_letter((w >> 8) as u8) {
+        let (end, after) = if w & LETTER_KEY_MASK == LETTER_KEY && is_letter((w >> 8) as u8) {
             let int = 5 + usize::from(m[5] == b'-');
             match m[int..].first_chunk().and_then(crate::json::unsigned_short_len) {
-                Some(n) => i + int + n,
-                None => crate::json::number_end_plain(v, i + 5).ok()?,
+                // An exponent after the digits is no separator below.
+                Some(n) => (i + int + n, window_pair(m, int + n)),
+                None => {
+                    let end = crate::json::number_end_plain(v, i + 5).ok()?;
+                    (end, pair_at(v, end))
+                }
             }
         } else {
             if m[0] != b'"' {
@@ -1135,15 +1169,25 @@ fn number_object(v: &[u8]) -> Option<usize> {
                 p if p as u8 == b':' => 1,
                 _ => return None,
             };
-            crate::json::number_end(v, i).ok()?
+            let end = crate::json::number_end(v, i).ok()?;
+            (end, pair_at(v, end))
         };
-        match pair_at(v, end) {
+        match after {
             COMMA_SPACE => i = end + 2,
             SPACE_CLOSE => return Some(end + 2),
             p if p as u8 == b',' => i = end + 1,
             p if p as u8 == b'}' => return Some(end + 1),
             _ => return None,
         }
+    }
+}
+
+/// The two bytes at `m[k]` as a little-endian word (0 past the window).
+#[inline(always)]
+fn window_pair(m: &[u8; 32], k: usize) -> u16 {
+    match m.get(k..).and_then(<[u8]>::first_chunk::<2>) {
+        Some(&p) => u16::from_le_bytes(p),
+        None => 0,
     }
 }
 
