@@ -334,7 +334,8 @@ pub(crate) fn unsigned_short_len(chunk: &[u8; 24]) -> Option<usize> {
         return None;
     }
     // The first byte after the dot that is not a digit, counted from `int`.
-    let rest0 = m0.checked_shr(bit + 1).unwrap_or(0);
+    // (Two shifts: `bit` + 1 is 64 when the dot is the word's last byte.)
+    let rest0 = m0 >> bit >> 1;
     let stop = if rest0 != 0 {
         p + 1 + rest0.trailing_zeros() / 8
     } else {

@@ -1039,16 +1039,17 @@ fn after_separator(s: &[u8], at: usize, sep: u8) -> Option<&[u8]> {
 /// it, or, if `nest` (the depth limit allows one more level), when it is an
 /// object or array one level deep: members or elements `flat_value` takes,
 /// at most one space after its opening bracket, around each separator and
-/// before its closing bracket. `None` for anything else. Objects of
-/// numbers are tried by [`number_objects`] first, and its run of elements
-/// is taken as if it were one.
+/// before its closing bracket. `None` for anything else. Objects whose
+/// first key is one letter are tried by [`number_objects`] first, and its
+/// run of elements is taken as if it were one.
 #[inline(always)]
 fn flat_item(v: &[u8], nest: bool) -> Flat {
     match v.first() {
-        Some(b'{') if nest => match number_objects(v) {
+        Some(b'{') if nest && letter_key_first(v) => match number_objects(v) {
             Some(n) => Flat::Taken(n),
             None => flat_container(v),
         },
+        Some(b'{') if nest => flat_container(v),
         Some(b'[') if nest => flat_container(v),
         _ => match flat_value(v) {
             Some(n) => Flat::Taken(n),
@@ -1122,17 +1123,17 @@ fn number_objects(v: &[u8]) -> Option<usize> {
     }
 }
 
-/// Where the object at `v[at]` ends (just past its `}`) when every value in
-/// it is a number, its keys need no unescaping, and at most one space
-/// follows its `{`, each `:` and each `,` and comes before its `}`: the
-/// citylots2 point `{ "x": -122.51149576869115, "y": 37.80749095346456,
-/// "z": 0.0 }`, read member after member in one loop, without
-/// [`flat_container`]'s dispatch on the value and its bookkeeping for where
-/// it stopped. `None` for anything else (not an object, an empty object,
-/// other values, more whitespace, the input ending within 32 bytes of a
-/// member), and then `flat_container` reads the object again from the
-/// start: what this takes is valid JSON, and what it declines it does not
-/// judge.
+/// Where the object at `v[at]` ends (just past its `}`) when its keys are
+/// one ASCII letter each, its values numbers, and one space follows each
+/// `:`, at most one each `,` and the `{`, and at most one comes before the
+/// `}`: the citylots2 point `{ "x": -122.51149576869115, "y":
+/// 37.80749095346456, "z": 0.0 }`, read member after member in one loop,
+/// without [`flat_container`]'s dispatch on the value and its bookkeeping
+/// for where it stopped. `None` for anything else (not an object, an empty
+/// object, other keys or values, other whitespace, the input ending within
+/// 32 bytes of a member), and then `flat_container` reads the object again
+/// from the start: what this takes is valid JSON, and what it declines it
+/// does not judge.
 #[inline(always)]
 fn number_object(v: &[u8], at: usize) -> Option<usize> {
     let mut i = match pair_at(v, at) {
@@ -1141,36 +1142,23 @@ fn number_object(v: &[u8], at: usize) -> Option<usize> {
         _ => return None,
     };
     loop {
-        // A member `"c": ` with a one-letter key and a number of the short
-        // shape, and the two bytes after the number, fit in a window of 32
-        // bytes from its quote: its first word holds key, colon and space
-        // (one mask and compare, and the letter test), and no byte read in
-        // the window needs a bounds check. Any other member is read piece
-        // by piece.
+        // A member `"c": ` and a number of the short shape, and the two
+        // bytes after the number, fit in a window of 32 bytes from its
+        // quote: its first word holds key, colon and space (one mask and
+        // compare, and the letter test), and no byte read in the window
+        // needs a bounds check.
         let m: &[u8; 32] = v.get(i..)?.first_chunk()?;
-        let w = u64::from_le_bytes(*m.first_chunk::<8>()?);
-        let (end, after) = if w & LETTER_KEY_MASK == LETTER_KEY && is_letter((w >> 8) as u8) {
-            let int = 5 + usize::from(m[5] == b'-');
-            match m[int..].first_chunk().and_then(crate::json::unsigned_short_len) {
-                // An exponent after the digits is no separator below.
-                Some(n) => (i + int + n, window_pair(m, int + n)),
-                None => {
-                    let end = crate::json::number_end_plain(v, i + 5).ok()?;
-                    (end, pair_at(v, end))
-                }
+        if !letter_key(u64::from_le_bytes(*m.first_chunk::<8>()?)) {
+            return None;
+        }
+        let int = 5 + usize::from(m[5] == b'-');
+        let (end, after) = match m[int..].first_chunk().and_then(crate::json::unsigned_short_len) {
+            // An exponent after the digits is no separator below.
+            Some(n) => (i + int + n, window_pair(m, int + n)),
+            None => {
+                let end = crate::json::number_end_plain(v, i + 5).ok()?;
+                (end, pair_at(v, end))
             }
-        } else {
-            if m[0] != b'"' {
-                return None;
-            }
-            i += key_end(&m[..])?;
-            i += match pair_at(v, i) {
-                COLON_SPACE => 2,
-                p if p as u8 == b':' => 1,
-                _ => return None,
-            };
-            let end = crate::json::number_end(v, i).ok()?;
-            (end, pair_at(v, end))
         };
         match after {
             COMMA_SPACE => i = end + 2,
@@ -1182,6 +1170,30 @@ fn number_object(v: &[u8], at: usize) -> Option<usize> {
     }
 }
 
+/// Whether the object at the start of `v` begins with a member
+/// [`number_object`] takes the start of, `"c": `: the test that spares
+/// objects of other shapes (the arrays of tags in the bus events) the
+/// call.
+#[inline(always)]
+fn letter_key_first(v: &[u8]) -> bool {
+    let first = 1 + usize::from(v.get(1) == Some(&b' '));
+    match v.get(first..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(w) => letter_key(u64::from_le_bytes(*w)),
+        None => false,
+    }
+}
+
+/// Whether the word `w` begins with `"c": `, `c` an ASCII letter (a key
+/// byte that needs no escape and ends no string): one mask and compare for
+/// the quotes, colon and space, and the letter test.
+#[inline(always)]
+fn letter_key(w: u64) -> bool {
+    const MASK: u64 = 0xff_ff_ff_00_ff;
+    const KEY: u64 = u64::from_le_bytes(*b"\"\0\": \0\0\0");
+    let c = (w >> 8) as u8;
+    w & MASK == KEY && (c | 0x20).wrapping_sub(b'a') < 26
+}
+
 /// The two bytes at `m[k]` as a little-endian word (0 past the window).
 #[inline(always)]
 fn window_pair(m: &[u8; 32], k: usize) -> u16 {
@@ -1189,18 +1201,6 @@ fn window_pair(m: &[u8; 32], k: usize) -> u16 {
         Some(&p) => u16::from_le_bytes(p),
         None => 0,
     }
-}
-
-/// The bytes of a member's start `"c": ` that [`number_object`] compares
-/// in one go: the two quotes, the colon and the space (the key letter `c`
-/// is tested apart).
-const LETTER_KEY_MASK: u64 = 0xff_ff_ff_00_ff;
-const LETTER_KEY: u64 = u64::from_le_bytes(*b"\"\0\": \0\0\0");
-
-/// An ASCII letter: a key byte that needs no escape and ends no string.
-#[inline(always)]
-fn is_letter(c: u8) -> bool {
-    (c | 0x20).wrapping_sub(b'a') < 26
 }
 
 /// [`string_end`] for a string at the start of `s`, with one-byte strings
