@@ -1536,7 +1536,48 @@ mod tests {
             "-0.000001",
             "100",
             "9.87654321e-7",
+            // Near the short shape's limits: seven and eight integer digits,
+            // a fraction ending in the chunk's last byte and past it.
+            "1234567.5",
+            "-12345678.5",
+            "1.2345678901234567890123",
+            "-0.12345678901234567890",
+            "0.5E3",
+            // Not numbers: each is an error at its own offset.
+            "-",
+            "01",
+            "-01.5",
+            "1.",
+            "-1.e5",
+            "1e",
+            "1.5e+",
+            ".5",
+            "-.5",
+            "1.5.5",
         ]));
+    }
+
+    /// An object of numbers with one-letter keys (the shape of the skipper's
+    /// `number_objects`), its spacing and keys mostly as citylots2 has them,
+    /// sometimes not.
+    fn number_object(r: &mut Rng, out: &mut String) {
+        out.push_str(r.pick(&["{ ", "{ ", "{", "{  "]));
+        let n = r.below(5);
+        for i in 0..n {
+            if i > 0 {
+                out.push_str(r.pick(&[", ", ", ", ",", " ,", ",  "]));
+            }
+            out.push_str(
+                r.pick(&["\"x\"", "\"y\"", "\"Z\"", "\"_\"", "\"xy\"", "\"é\"", "\"\\n\""]),
+            );
+            out.push_str(r.pick(&[": ", ": ", ":", " : ", ":  "]));
+            if r.below(8) == 0 {
+                out.push_str(r.pick(&["\"s\"", "true", "null", "[1]", "{}"]));
+            } else {
+                number(r, out);
+            }
+        }
+        out.push_str(r.pick(&[" }", " }", "}", "  }"]));
     }
 
     fn string(r: &mut Rng, out: &mut String) {
@@ -1565,7 +1606,7 @@ mod tests {
 
     /// A random JSON value, nested up to `depth` more levels.
     fn value(r: &mut Rng, depth: usize, out: &mut String) {
-        let k = if depth == 0 { 2 + r.below(3) } else { r.below(6) };
+        let k = if depth == 0 { 2 + r.below(3) } else { r.below(7) };
         match k {
             0 | 1 => {
                 let (open, close) = if k == 0 { ('{', '}') } else { ('[', ']') };
@@ -1591,13 +1632,27 @@ mod tests {
             2 => number(r, out),
             3 => string(r, out),
             4 => out.push_str(r.pick(&["true", "false", "null"])),
-            _ => {
+            5 => {
                 // The citylots2 shape: an object of three numbers.
                 out.push_str("{ \"x\": ");
                 number(r, out);
                 out.push_str(", \"y\": ");
                 number(r, out);
                 out.push_str(", \"z\": 0.0 }");
+            }
+            _ => {
+                // An array of objects of numbers, as citylots2's coordinates
+                // (arrays of them nest by the case above).
+                out.push('[');
+                out.push_str(r.pick(&["", " "]));
+                for i in 0..r.below(5) {
+                    if i > 0 {
+                        out.push_str(r.pick(&[", ", ", ", ",", " , "]));
+                    }
+                    number_object(r, out);
+                }
+                out.push_str(r.pick(&["", " "]));
+                out.push(']');
             }
         }
     }
@@ -1623,6 +1678,15 @@ mod tests {
             let nesting = 1 + r.below(5);
             value(&mut r, nesting, &mut text);
             text.push_str(r.pick(&["", " ", ",", " }", "]", ", \"k\": 1}"]));
+            // Half the inputs go on for a while after the value: the fast
+            // paths read in windows and leave the input's last bytes to the
+            // general path.
+            if r.below(2) == 0 {
+                text.push_str(r.pick(&[
+                    ", \"firstCoordinates\": { \"x\": -122.51149576869115, \"z\": 0.0 } } }",
+                    "                                                ",
+                ]));
+            }
             let mut bytes = text.into_bytes();
             // Half the inputs are mutated one to three times.
             if round % 2 == 1 {
@@ -1698,6 +1762,18 @@ mod tests {
             (r#"{ "x": [ } ]"#, 9, 9),
             (r#"[ "open"#, 7, 7),
         ];
+        // Inside arrays of objects of numbers, tried as they are (the
+        // general path) and followed by more input (`number_objects`, which
+        // reads in windows that must fit in the input).
+        let windowed: &[(&str, usize, usize)] = &[
+            (r#"[ { "x": -1.5, "y": 1. } ]"#, 22, 22),
+            (r#"[ { "x": 0.5 "y": 1 } ]"#, 13, 13),
+            (r#"[ { "x": -0.5, "y" 1 } ]"#, 19, 19),
+            (r#"[ { "x": 1.5 }, { "y": -x } ]"#, 24, 24),
+            (r#"[ { "x": 01.5 } ]"#, 10, 10),
+            (r#"[ { "x": 1.5e } ]"#, 13, 13),
+            (r#"[ { "x": 1.5 }, { "y": 2.5 } "#, 29, 29),
+        ];
         // Objects and arrays inside arrays are taken in one step only where
         // the depth limit allows them.
         for max_depth in 0..6 {
@@ -1705,11 +1781,22 @@ mod tests {
             let [got, want] = skip_both(text.as_bytes(), 0, 0, max_depth);
             assert_eq!(got, want, "{max_depth}");
             assert_eq!(got.0.is_ok(), max_depth >= 4, "{max_depth}");
+            let text = r#"[ [ { "x": -1.5, "y": 2.25 }, { "x": 0.5, "y": 3.0 } ] ]"#.to_owned()
+                + &"#".repeat(40);
+            let [got, want] = skip_both(text.as_bytes(), 0, 0, max_depth);
+            assert_eq!(got, want, "{max_depth}");
+            assert_eq!(got.0.is_ok(), max_depth >= 3, "{max_depth}");
+            if got.0.is_ok() {
+                assert_eq!(got.1, text.len() - 40, "{max_depth}");
+            }
         }
-        for &(text, offset, pos) in cases {
+        let tail = "#".repeat(40);
+        let plain = cases.iter().chain(windowed).map(|&(text, at, pos)| (text.to_owned(), at, pos));
+        let tailed = windowed.iter().map(|&(text, at, pos)| (text.to_owned() + &tail, at, pos));
+        for (text, offset, pos) in plain.chain(tailed) {
             let [got, want] = skip_both(text.as_bytes(), 0, 0, 3);
             assert_eq!(got, want, "{text}");
-            let err = got.0.expect_err(text);
+            let err = got.0.expect_err(&text);
             assert_eq!((err.offset, got.1), (offset, pos), "{text}: {err}");
         }
     }
