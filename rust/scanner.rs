@@ -1039,13 +1039,13 @@ fn after_separator(s: &[u8], at: usize, sep: u8) -> Option<&[u8]> {
 /// it, or, if `nest` (the depth limit allows one more level), when it is an
 /// object or array one level deep: members or elements `flat_value` takes,
 /// at most one space after its opening bracket, around each separator and
-/// before its closing bracket. `None` for anything else. Objects whose
-/// first key is one letter are tried by [`number_objects`] first, and its
-/// run of elements is taken as if it were one.
+/// before its closing bracket. `None` for anything else. Objects that begin
+/// `{ "c": ` (a one-letter key) are tried by [`number_objects`] first, and
+/// its run of elements is taken as if it were one.
 #[inline(always)]
 fn flat_item(v: &[u8], nest: bool) -> Flat {
     match v.first() {
-        Some(b'{') if nest && letter_key_first(v) => match number_objects(v) {
+        Some(b'{') if nest && first_letter_key(word_at(v, 0)) => match number_objects(v) {
             Some(n) => Flat::Taken(n),
             None => flat_container(v),
         },
@@ -1123,84 +1123,90 @@ fn number_objects(v: &[u8]) -> Option<usize> {
     }
 }
 
-/// Where the object at `v[at]` ends (just past its `}`) when its keys are
-/// one ASCII letter each, its values numbers, and one space follows each
-/// `:`, at most one each `,` and the `{`, and at most one comes before the
-/// `}`: the citylots2 point `{ "x": -122.51149576869115, "y":
-/// 37.80749095346456, "z": 0.0 }`, read member after member in one loop,
-/// without [`flat_container`]'s dispatch on the value and its bookkeeping
-/// for where it stopped. `None` for anything else (not an object, an empty
-/// object, other keys or values, other whitespace, the input ending within
-/// 32 bytes of a member), and then `flat_container` reads the object again
-/// from the start: what this takes is valid JSON, and what it declines it
-/// does not judge.
+/// Where the object at `v[at]` ends (just past its `}`) when it is written
+/// as citylots2 writes its points, `{ "x": -122.51149576869115, "y":
+/// 37.80749095346456, "z": 0.0 }`: `{ ` and members `"c": ` with a key of
+/// one ASCII letter and a number, each but the last followed by `, `, and
+/// ` }` or `}` after the last. One loop from number to number: after each,
+/// one word holds either the next member's `, "c": ` (one mask and compare,
+/// and the letter test) or the closing bracket, without [`flat_container`]'s
+/// dispatch on each token and its bookkeeping for where it stopped. `None`
+/// for anything else (other keys, values or spacing, the input ending
+/// within 32 bytes of a number), and then `flat_container` reads the object
+/// again from the start: what this takes is valid JSON, and what it
+/// declines it does not judge.
 #[inline(always)]
 fn number_object(v: &[u8], at: usize) -> Option<usize> {
-    let mut i = match pair_at(v, at) {
-        OPEN_SPACE => at + 2,
-        p if p as u8 == b'{' => at + 1,
-        _ => return None,
-    };
+    if !first_letter_key(word_at(v, at)) {
+        return None;
+    }
+    // The number's first byte.
+    let mut at = at + 7;
     loop {
-        // A member `"c": ` and a number of the short shape, and the two
-        // bytes after the number, fit in a window of 32 bytes from its
-        // quote: its first word holds key, colon and space (one mask and
-        // compare, and the letter test), and no byte read in the window
-        // needs a bounds check.
-        let m: &[u8; 32] = v.get(i..)?.first_chunk()?;
-        if !letter_key(u64::from_le_bytes(*m.first_chunk::<8>()?)) {
-            return None;
-        }
-        let int = 5 + usize::from(m[5] == b'-');
+        // A number of the short shape and the word after it fit in a window
+        // of 32 bytes from its first byte, in which no read needs a bounds
+        // check of its own.
+        let m: &[u8; 32] = v.get(at..)?.first_chunk()?;
+        let int = usize::from(m[0] == b'-');
         let (end, after) = match m[int..].first_chunk().and_then(crate::json::unsigned_short_len) {
-            // An exponent after the digits is no separator below.
-            Some(n) => (i + int + n, window_pair(m, int + n)),
+            Some(n) => {
+                let k = int + n;
+                let after = m.get(k..).and_then(<[u8]>::first_chunk::<8>).copied();
+                (at + k, after.map_or(0, u64::from_le_bytes))
+            }
             None => {
-                let end = crate::json::number_end_plain(v, i + 5).ok()?;
-                (end, pair_at(v, end))
+                let end = crate::json::number_end_plain(v, at).ok()?;
+                (end, word_at(v, end))
             }
         };
-        match after {
-            COMMA_SPACE => i = end + 2,
-            SPACE_CLOSE => return Some(end + 2),
-            p if p as u8 == b',' => i = end + 1,
-            p if p as u8 == b'}' => return Some(end + 1),
-            _ => return None,
+        // An exponent after the digits is neither of these.
+        if next_letter_key(after) {
+            at = end + 7;
+        } else {
+            return match after as u16 {
+                SPACE_CLOSE => Some(end + 2),
+                p if p as u8 == b'}' => Some(end + 1),
+                _ => None,
+            };
         }
     }
 }
 
-/// Whether the object at the start of `v` begins with a member
-/// [`number_object`] takes the start of, `"c": `: the test that spares
-/// objects of other shapes (the arrays of tags in the bus events) the
-/// call.
+/// The eight bytes at `v[i]` as a little-endian word, zeros past the end of
+/// the input (a zero byte is none of the bytes the tests on it look for).
 #[inline(always)]
-fn letter_key_first(v: &[u8]) -> bool {
-    let first = 1 + usize::from(v.get(1) == Some(&b' '));
-    match v.get(first..).and_then(<[u8]>::first_chunk::<8>) {
-        Some(w) => letter_key(u64::from_le_bytes(*w)),
-        None => false,
-    }
+fn word_at(v: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    let rest = v.get(i..).unwrap_or_default();
+    let n = rest.len().min(8);
+    w[..n].copy_from_slice(&rest[..n]);
+    u64::from_le_bytes(w)
 }
 
-/// Whether the word `w` begins with `"c": `, `c` an ASCII letter (a key
-/// byte that needs no escape and ends no string): one mask and compare for
-/// the quotes, colon and space, and the letter test.
+/// Whether the word `w` begins with `{ "c": `, `c` an ASCII letter: an
+/// object [`number_object`] takes the start of. `flat_item` asks before
+/// the call, which spares it the objects of other shapes (the arrays of
+/// tags in the bus events).
 #[inline(always)]
-fn letter_key(w: u64) -> bool {
-    const MASK: u64 = 0xff_ff_ff_00_ff;
-    const KEY: u64 = u64::from_le_bytes(*b"\"\0\": \0\0\0");
-    let c = (w >> 8) as u8;
-    w & MASK == KEY && (c | 0x20).wrapping_sub(b'a') < 26
+fn first_letter_key(w: u64) -> bool {
+    const MASK: u64 = 0x00ff_ffff_00ff_ffff;
+    const KEY: u64 = u64::from_le_bytes(*b"{ \"\0\": \0");
+    w & MASK == KEY && is_letter((w >> 24) as u8)
 }
 
-/// The two bytes at `m[k]` as a little-endian word (0 past the window).
+/// Whether the word `w` begins with `, "c": `, `c` an ASCII letter: the
+/// next member of an object [`number_object`] takes.
 #[inline(always)]
-fn window_pair(m: &[u8; 32], k: usize) -> u16 {
-    match m.get(k..).and_then(<[u8]>::first_chunk::<2>) {
-        Some(&p) => u16::from_le_bytes(p),
-        None => 0,
-    }
+fn next_letter_key(w: u64) -> bool {
+    const MASK: u64 = 0x00ff_ffff_00ff_ffff;
+    const KEY: u64 = u64::from_le_bytes(*b", \"\0\": \0");
+    w & MASK == KEY && is_letter((w >> 24) as u8)
+}
+
+/// An ASCII letter: a key byte that needs no escape and ends no string.
+#[inline(always)]
+fn is_letter(c: u8) -> bool {
+    (c | 0x20).wrapping_sub(b'a') < 26
 }
 
 /// [`string_end`] for a string at the start of `s`, with one-byte strings
@@ -1238,7 +1244,6 @@ fn flat_value(v: &[u8]) -> Option<usize> {
 
 const COLON_SPACE: u16 = u16::from_le_bytes(*b": ");
 const COMMA_SPACE: u16 = u16::from_le_bytes(*b", ");
-const OPEN_SPACE: u16 = u16::from_le_bytes(*b"{ ");
 const SPACE_CLOSE: u16 = u16::from_le_bytes(*b" }");
 
 /// The two bytes at `i` as a little-endian word, or 0 when the input ends
