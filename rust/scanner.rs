@@ -1176,6 +1176,16 @@ fn number_object(v: &[u8], at: usize) -> Option<usize> {
 /// the input (a zero byte is none of the bytes the tests on it look for).
 #[inline(always)]
 fn word_at(v: &[u8], i: usize) -> u64 {
+    match v.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(&w) => u64::from_le_bytes(w),
+        None => word_at_end(v, i),
+    }
+}
+
+/// [`word_at`] within eight bytes of the end.
+#[cold]
+#[inline(never)]
+fn word_at_end(v: &[u8], i: usize) -> u64 {
     let mut w = [0u8; 8];
     let rest = v.get(i..).unwrap_or_default();
     let n = rest.len().min(8);
