@@ -1101,52 +1101,36 @@ fn flat_container(v: &[u8]) -> Flat {
     }
 }
 
-/// The length of a run of array elements at the start of `v`, each an
-/// object of numbers [`number_object`] takes, up to the end of the last
-/// one, the elements separated by `,` and at most one space; `None` when
-/// the first is not one. Its own function, so that the loop keeps its
-/// constants in registers and each element costs no dispatch in
-/// [`flat_elements`].
+/// The length of a run of array elements at the start of `v`, up to the
+/// end of the last, when they are objects written as citylots2 writes its
+/// points, `{ "x": -122.51149576869115, "y": 37.80749095346456, "z": 0.0 }`:
+/// `{ ` and members `"c": ` with a key of one ASCII letter and a number,
+/// each but the last followed by `, `, and ` }` or `}` after the last; the
+/// objects separated by `,` and at most one space. `None` when the first is
+/// not one. One loop from number to number: after each, one word holds the
+/// next member's `, "c": ` (one mask and compare, and the letter test) or
+/// the closing bracket, and then the next object's `{ "c": `, without
+/// [`flat_container`]'s dispatch on each token and its bookkeeping for
+/// where it stopped, and without [`flat_elements`]' on each element. An
+/// object it cannot take whole (other keys, values or spacing, the input
+/// ending within 32 bytes of a number) ends the run before it, and then
+/// `flat_container` reads that one from its start: what this takes is
+/// valid JSON, and what it declines it does not judge. Its own function, so
+/// that the loop keeps its constants in registers.
 #[inline(never)]
 fn number_objects(v: &[u8]) -> Option<usize> {
-    let mut end = number_object(v, 0)?;
-    loop {
-        let next = match pair_at(v, end) {
-            COMMA_SPACE => end + 2,
-            p if p as u8 == b',' => end + 1,
-            _ => return Some(end),
-        };
-        match number_object(v, next) {
-            Some(e) => end = e,
-            None => return Some(end),
-        }
-    }
-}
-
-/// Where the object at `v[at]` ends (just past its `}`) when it is written
-/// as citylots2 writes its points, `{ "x": -122.51149576869115, "y":
-/// 37.80749095346456, "z": 0.0 }`: `{ ` and members `"c": ` with a key of
-/// one ASCII letter and a number, each but the last followed by `, `, and
-/// ` }` or `}` after the last. One loop from number to number: after each,
-/// one word holds either the next member's `, "c": ` (one mask and compare,
-/// and the letter test) or the closing bracket, without [`flat_container`]'s
-/// dispatch on each token and its bookkeeping for where it stopped. `None`
-/// for anything else (other keys, values or spacing, the input ending
-/// within 32 bytes of a number), and then `flat_container` reads the object
-/// again from the start: what this takes is valid JSON, and what it
-/// declines it does not judge.
-#[inline(always)]
-fn number_object(v: &[u8], at: usize) -> Option<usize> {
-    if !first_letter_key(word_at(v, at)) {
+    if !first_letter_key(word_at(v, 0)) {
         return None;
     }
-    // The number's first byte.
-    let mut at = at + 7;
+    // The end of the last object passed whole.
+    let mut done = None;
+    // The first byte of a number.
+    let mut at = 7;
     loop {
         // A number of the short shape and the word after it fit in a window
         // of 32 bytes from its first byte, in which no read needs a bounds
         // check of its own.
-        let m: &[u8; 32] = v.get(at..)?.first_chunk()?;
+        let Some(m) = v.get(at..).and_then(<[u8]>::first_chunk::<32>) else { return done };
         let int = usize::from(m[0] == b'-');
         let (end, after) = match m[int..].first_chunk().and_then(crate::json::unsigned_short_len) {
             Some(n) => {
@@ -1154,21 +1138,31 @@ fn number_object(v: &[u8], at: usize) -> Option<usize> {
                 let after = m.get(k..).and_then(<[u8]>::first_chunk::<8>).copied();
                 (at + k, after.map_or(0, u64::from_le_bytes))
             }
-            None => {
-                let end = crate::json::number_end_plain(v, at).ok()?;
-                (end, word_at(v, end))
-            }
+            None => match crate::json::number_end_plain(v, at) {
+                Ok(end) => (end, word_at(v, end)),
+                Err(_) => return done,
+            },
         };
-        // An exponent after the digits is neither of these.
+        // An exponent after the digits is none of these.
         if next_letter_key(after) {
             at = end + 7;
-        } else {
-            return match after as u16 {
-                SPACE_CLOSE => Some(end + 2),
-                p if p as u8 == b'}' => Some(end + 1),
-                _ => None,
-            };
+            continue;
         }
+        let close = match after as u16 {
+            SPACE_CLOSE => end + 2,
+            p if p as u8 == b'}' => end + 1,
+            _ => return done,
+        };
+        done = Some(close);
+        let next = match pair_at(v, close) {
+            COMMA_SPACE => close + 2,
+            p if p as u8 == b',' => close + 1,
+            _ => return done,
+        };
+        if !first_letter_key(word_at(v, next)) {
+            return done;
+        }
+        at = next + 7;
     }
 }
 
@@ -1194,7 +1188,7 @@ fn word_at_end(v: &[u8], i: usize) -> u64 {
 }
 
 /// Whether the word `w` begins with `{ "c": `, `c` an ASCII letter: an
-/// object [`number_object`] takes the start of. `flat_item` asks before
+/// object [`number_objects`] takes the start of. `flat_item` asks before
 /// the call, which spares it the objects of other shapes (the arrays of
 /// tags in the bus events).
 #[inline(always)]
@@ -1205,7 +1199,7 @@ fn first_letter_key(w: u64) -> bool {
 }
 
 /// Whether the word `w` begins with `, "c": `, `c` an ASCII letter: the
-/// next member of an object [`number_object`] takes.
+/// next member of an object [`number_objects`] takes.
 #[inline(always)]
 fn next_letter_key(w: u64) -> bool {
     const MASK: u64 = 0x00ff_ffff_00ff_ffff;
