@@ -973,7 +973,7 @@ fn flat_members(b: &[u8], pos: usize) -> (usize, Step) {
         if rest.first() != Some(&b'"') {
             break;
         }
-        let Some(key) = key_end(rest) else { break };
+        let Some(key) = string_end(rest, 0) else { break };
         let Some(value) = after_separator(rest, key, b':') else { break };
         let Some(n) = flat_value(value) else {
             return (b.len() - value.len(), Step::Value);
@@ -1079,7 +1079,7 @@ fn flat_container(v: &[u8]) -> Flat {
             if rest.first() != Some(&b'"') {
                 stop!(Step::Member);
             }
-            let Some(key) = key_end(rest) else { stop!(Step::Member) };
+            let Some(key) = string_end(rest, 0) else { stop!(Step::Member) };
             let Some(value) = after_separator(rest, key, b':') else { stop!(Step::Member) };
             rest = value;
             first = false;
@@ -1211,16 +1211,6 @@ fn next_letter_key(w: u64) -> bool {
 #[inline(always)]
 fn is_letter(c: u8) -> bool {
     (c | 0x20).wrapping_sub(b'a') < 26
-}
-
-/// [`string_end`] for a string at the start of `s`, with one-byte strings
-/// (`"x"`, the keys of citylots2's coordinates) answered by two compares.
-#[inline(always)]
-fn key_end(s: &[u8]) -> Option<usize> {
-    match s {
-        [b'"', c, b'"', ..] if *c >= 0x20 && *c != b'"' && *c != b'\\' => Some(3),
-        _ => string_end(s, 0),
-    }
 }
 
 /// `s` past one leading space, if it has one.
