@@ -358,14 +358,14 @@ pub(crate) fn unsigned_short_len(chunk: &[u8; 24]) -> Option<usize> {
 }
 
 /// The high bit of each byte of `w` (little-endian) that is not an ASCII
-/// digit, up to the first byte that is 0xBA or more: past that one the
-/// answer is not to be trusted. A digit is 0x30..=0x39: xor-ed with 0x30 it
-/// is 0..=9. Adding 0x76 sets the high bit from 10 up; or-ing the byte
-/// itself catches 0x80 and above. Only a byte that becomes 0x8A or more
-/// carries into the next one, and such a byte is no digit and is marked
-/// itself, so every caller, which looks at the lowest mark (the first
-/// non-digit, or the first after a dot), reads it right; not masking the
-/// carries off saves an operation and a constant on the hot path.
+/// digit, up to the first byte of 0x80 or more: past that one the answer is
+/// not to be trusted. A digit is 0x30..=0x39: xor-ed with 0x30 it is 0..=9.
+/// Adding 0x76 sets the high bit from 10 up; or-ing the byte itself catches
+/// 0x80 and above. Only a byte that becomes 0x8A or more (one of 0x80 or
+/// more) carries into the next one, and such a byte is no digit and is
+/// marked itself, so every caller, which looks at the lowest mark (the
+/// first non-digit, or the first after a dot), reads it right; not masking
+/// the carries off saves an operation and a constant on the hot path.
 #[inline(always)]
 fn non_digits(w: u64) -> u64 {
     let x = w ^ 0x3030_3030_3030_3030;
