@@ -1024,15 +1024,17 @@ enum Flat {
 }
 
 /// What follows `sep` at `s[at]` and at most one space after it; `None`
-/// when `s[at]` is not `sep`.
+/// when `s[at]` is not `sep`. The common `sep` and space in one compare of
+/// a 16-bit word.
 #[inline(always)]
 fn after_separator(s: &[u8], at: usize, sep: u8) -> Option<&[u8]> {
     let rest = s.get(at..)?;
-    match rest {
-        [c, b' ', tail @ ..] if *c == sep => Some(tail),
-        [c, tail @ ..] if *c == sep => Some(tail),
-        _ => None,
-    }
+    let n = match rest.first_chunk::<2>() {
+        Some(&p) if u16::from_le_bytes(p) == u16::from_le_bytes([sep, b' ']) => 2,
+        _ if rest.first() == Some(&sep) => 1,
+        _ => return None,
+    };
+    rest.get(n..)
 }
 
 /// The length of the value at the start of `v` when [`flat_value`] takes
