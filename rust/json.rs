@@ -201,7 +201,7 @@ pub(crate) fn number_end(b: &[u8], start: usize) -> Result<usize, usize> {
 
 /// [`number_end`] for every shape, digit run by digit run.
 #[inline]
-fn number_end_plain(b: &[u8], start: usize) -> Result<usize, usize> {
+pub(crate) fn number_end_plain(b: &[u8], start: usize) -> Result<usize, usize> {
     let mut i = start + usize::from(b.get(start) == Some(&b'-'));
     match b.get(i) {
         Some(b'0') => i += 1,
@@ -440,6 +440,23 @@ impl NumWindow {
 pub(crate) fn number_end_short(b: &[u8], start: usize) -> Option<usize> {
     let int = start + usize::from(*b.get(start)? == b'-');
     let chunk: &[u8; 24] = b.get(int..)?.first_chunk()?;
+    let n = unsigned_short_len(chunk)?;
+    // No exponent after the digits.
+    if chunk[n] | 0x20 == b'e' {
+        return None;
+    }
+    Some(int + n)
+}
+
+/// [`number_end_short`] past the sign, but for the exponent: the length of
+/// the digits, dot and digits at the start of `chunk` (no zero before more
+/// integer digits, one to seven of them), when they end in the chunk;
+/// `None` otherwise. What follows them is the caller's to judge: an `e` or
+/// `E` there begins an exponent. The skipper's loop over objects of numbers
+/// calls it on a window it has already bounded, so that no position needs a
+/// check of its own, and it wants a separator there anyway.
+#[inline(always)]
+pub(crate) fn unsigned_short_len(chunk: &[u8; 24]) -> Option<usize> {
     let word = |k: usize| {
         let mut w = [0u8; 8];
         w.copy_from_slice(&chunk[8 * k..8 * k + 8]);
@@ -454,7 +471,8 @@ pub(crate) fn number_end_short(b: &[u8], start: usize) -> Option<usize> {
         return None;
     }
     // The first byte after the dot that is not a digit, counted from `int`.
-    let rest0 = m0.checked_shr(bit + 1).unwrap_or(0);
+    // (Two shifts: `bit` + 1 is 64 when the dot is the word's last byte.)
+    let rest0 = m0 >> bit >> 1;
     let stop = if rest0 != 0 {
         p + 1 + rest0.trailing_zeros() / 8
     } else {
@@ -469,21 +487,26 @@ pub(crate) fn number_end_short(b: &[u8], start: usize) -> Option<usize> {
             16 + m2.trailing_zeros() / 8
         }
     };
-    // At least one fraction digit, and no exponent after them.
-    if stop == p + 1 || chunk[stop as usize] | 0x20 == b'e' {
+    // At least one fraction digit.
+    if stop == p + 1 {
         return None;
     }
-    Some(int + stop as usize)
+    Some(stop as usize)
 }
 
 /// The high bit of each byte of `w` (little-endian) that is not an ASCII
-/// digit. A digit is 0x30..=0x39: xor-ed with 0x30 it is 0..=9. Adding 0x76
-/// to the low seven bits sets the high bit from 10 up (no carry leaves a
-/// byte); or-ing the byte itself catches 0x80 and above.
+/// digit, up to the first byte of 0x80 or more: past that one the answer is
+/// not to be trusted. A digit is 0x30..=0x39: xor-ed with 0x30 it is 0..=9.
+/// Adding 0x76 sets the high bit from 10 up; or-ing the byte itself catches
+/// 0x80 and above. Only a byte that becomes 0x8A or more (one of 0x80 or
+/// more) carries into the next one, and such a byte is no digit and is
+/// marked itself, so every caller, which looks at the lowest mark (the
+/// first non-digit, or the first after a dot), reads it right; not masking
+/// the carries off saves an operation and a constant on the hot path.
 #[inline(always)]
 pub(crate) fn non_digits(w: u64) -> u64 {
     let x = w ^ 0x3030_3030_3030_3030;
-    ((x & 0x7F7F_7F7F_7F7F_7F7F).wrapping_add(0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080
+    (x.wrapping_add(0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080
 }
 
 /// The value of `b[i..i + 8]` when those are eight ASCII digits (SWAR: the
@@ -932,7 +955,8 @@ mod tests {
             state ^= state << 17;
             state % n
         };
-        let alphabet: &[u8] = b"0123456789-+.eE/:x ,]\x80\xff";
+        // Bytes around the digits and the ones the SWAR tests carry from.
+        let alphabet: &[u8] = b"0123456789-+.eE/:x ,]\x7f\x80\xb9\xba\xc3\xff";
         for _ in 0..200_000 {
             let len = next(30) as usize;
             let mut t: Vec<u8> = Vec::with_capacity(len);

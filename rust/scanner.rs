@@ -1031,7 +1031,7 @@ fn flat_members(b: &[u8], pos: usize) -> (usize, Step) {
         if rest.first() != Some(&b'"') {
             break;
         }
-        let Some(key) = key_end(rest) else { break };
+        let Some(key) = string_end(rest, 0) else { break };
         let Some(value) = after_separator(rest, key, b':') else { break };
         let Some(n) = flat_value(value) else {
             return (b.len() - value.len(), Step::Value);
@@ -1070,7 +1070,8 @@ fn flat_elements(b: &[u8], pos: usize, nest: bool) -> (usize, Step, u8) {
 
 /// What [`flat_item`] made of a value.
 enum Flat {
-    /// All of it: its length.
+    /// All of it: its length (for a run of objects of numbers, up to the
+    /// end of the last; the array goes on after it as after one element).
     Taken(usize),
     /// None of it.
     Not,
@@ -1081,26 +1082,35 @@ enum Flat {
 }
 
 /// What follows `sep` at `s[at]` and at most one space after it; `None`
-/// when `s[at]` is not `sep`.
+/// when `s[at]` is not `sep`. The common `sep` and space in one compare of
+/// a 16-bit word.
 #[inline(always)]
 fn after_separator(s: &[u8], at: usize, sep: u8) -> Option<&[u8]> {
     let rest = s.get(at..)?;
-    match rest {
-        [c, b' ', tail @ ..] if *c == sep => Some(tail),
-        [c, tail @ ..] if *c == sep => Some(tail),
-        _ => None,
-    }
+    let n = match rest.first_chunk::<2>() {
+        Some(&p) if u16::from_le_bytes(p) == u16::from_le_bytes([sep, b' ']) => 2,
+        _ if rest.first() == Some(&sep) => 1,
+        _ => return None,
+    };
+    rest.get(n..)
 }
 
 /// The length of the value at the start of `v` when [`flat_value`] takes
 /// it, or, if `nest` (the depth limit allows one more level), when it is an
 /// object or array one level deep: members or elements `flat_value` takes,
 /// at most one space after its opening bracket, around each separator and
-/// before its closing bracket. `None` for anything else.
+/// before its closing bracket. `None` for anything else. Objects that begin
+/// `{ "c": ` (a one-letter key) are tried by [`number_objects`] first, and
+/// its run of elements is taken as if it were one.
 #[inline(always)]
 fn flat_item(v: &[u8], nest: bool) -> Flat {
     match v.first() {
-        Some(b'{' | b'[') if nest => flat_container(v),
+        Some(b'{') if nest && first_letter_key(word_at(v, 0)) => match number_objects(v) {
+            Some(n) => Flat::Taken(n),
+            None => flat_container(v),
+        },
+        Some(b'{') if nest => flat_container(v),
+        Some(b'[') if nest => flat_container(v),
         _ => match flat_value(v) {
             Some(n) => Flat::Taken(n),
             None => Flat::Not,
@@ -1129,7 +1139,7 @@ fn flat_container(v: &[u8]) -> Flat {
             if rest.first() != Some(&b'"') {
                 stop!(Step::Member);
             }
-            let Some(key) = key_end(rest) else { stop!(Step::Member) };
+            let Some(key) = string_end(rest, 0) else { stop!(Step::Member) };
             let Some(value) = after_separator(rest, key, b':') else { stop!(Step::Member) };
             rest = value;
             first = false;
@@ -1151,14 +1161,116 @@ fn flat_container(v: &[u8]) -> Flat {
     }
 }
 
-/// [`string_end`] for a string at the start of `s`, with one-byte strings
-/// (`"x"`, the keys of citylots2's coordinates) answered by two compares.
-#[inline(always)]
-fn key_end(s: &[u8]) -> Option<usize> {
-    match s {
-        [b'"', c, b'"', ..] if *c >= 0x20 && *c != b'"' && *c != b'\\' => Some(3),
-        _ => string_end(s, 0),
+/// The length of a run of array elements at the start of `v`, up to the
+/// end of the last, when they are objects written as citylots2 writes its
+/// points, `{ "x": -122.51149576869115, "y": 37.80749095346456, "z": 0.0 }`:
+/// `{ ` and members `"c": ` with a key of one ASCII letter and a number,
+/// each but the last followed by `, `, and ` }` or `}` after the last; the
+/// objects separated by `,` and at most one space. `None` when the first is
+/// not one. One loop from number to number: after each, one word holds the
+/// next member's `, "c": ` (one mask and compare, and the letter test) or
+/// the closing bracket, and then the next object's `{ "c": `, without
+/// [`flat_container`]'s dispatch on each token and its bookkeeping for
+/// where it stopped, and without [`flat_elements`]' on each element. An
+/// object it cannot take whole (other keys, values or spacing, the input
+/// ending within 32 bytes of a number) ends the run before it, and then
+/// `flat_container` reads that one from its start: what this takes is
+/// valid JSON, and what it declines it does not judge. Its own function, so
+/// that the loop keeps its constants in registers.
+#[inline(never)]
+fn number_objects(v: &[u8]) -> Option<usize> {
+    if !first_letter_key(word_at(v, 0)) {
+        return None;
     }
+    // The end of the last object passed whole.
+    let mut done = None;
+    // The first byte of a number.
+    let mut at = 7;
+    loop {
+        // A number of the short shape and the word after it fit in a window
+        // of 32 bytes from its first byte, in which no read needs a bounds
+        // check of its own.
+        let Some(m) = v.get(at..).and_then(<[u8]>::first_chunk::<32>) else { return done };
+        let int = usize::from(m[0] == b'-');
+        let (end, after) = match m[int..].first_chunk().and_then(crate::json::unsigned_short_len) {
+            Some(n) => {
+                let k = int + n;
+                let after = m.get(k..).and_then(<[u8]>::first_chunk::<8>).copied();
+                (at + k, after.map_or(0, u64::from_le_bytes))
+            }
+            None => match crate::json::number_end_plain(v, at) {
+                Ok(end) => (end, word_at(v, end)),
+                Err(_) => return done,
+            },
+        };
+        // An exponent after the digits is none of these.
+        if next_letter_key(after) {
+            at = end + 7;
+            continue;
+        }
+        let close = match after as u16 {
+            SPACE_CLOSE => end + 2,
+            p if p as u8 == b'}' => end + 1,
+            _ => return done,
+        };
+        done = Some(close);
+        let next = match pair_at(v, close) {
+            COMMA_SPACE => close + 2,
+            p if p as u8 == b',' => close + 1,
+            _ => return done,
+        };
+        if !first_letter_key(word_at(v, next)) {
+            return done;
+        }
+        at = next + 7;
+    }
+}
+
+/// The eight bytes at `v[i]` as a little-endian word, zeros past the end of
+/// the input (a zero byte is none of the bytes the tests on it look for).
+#[inline(always)]
+fn word_at(v: &[u8], i: usize) -> u64 {
+    match v.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(&w) => u64::from_le_bytes(w),
+        None => word_at_end(v, i),
+    }
+}
+
+/// [`word_at`] within eight bytes of the end.
+#[cold]
+#[inline(never)]
+fn word_at_end(v: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    let rest = v.get(i..).unwrap_or_default();
+    let n = rest.len().min(8);
+    w[..n].copy_from_slice(&rest[..n]);
+    u64::from_le_bytes(w)
+}
+
+/// Whether the word `w` begins with `{ "c": `, `c` an ASCII letter: an
+/// object [`number_objects`] takes the start of. `flat_item` asks before
+/// the call, which spares it the objects of other shapes (the arrays of
+/// tags in the bus events).
+#[inline(always)]
+fn first_letter_key(w: u64) -> bool {
+    const MASK: u64 = 0x00ff_ffff_00ff_ffff;
+    const KEY: u64 = u64::from_le_bytes(*b"{ \"\0\": \0");
+    w & MASK == KEY && is_letter((w >> 24) as u8)
+}
+
+/// Whether the word `w` begins with `, "c": `, `c` an ASCII letter: the
+/// next member of an object [`number_objects`] takes.
+#[inline(always)]
+fn next_letter_key(w: u64) -> bool {
+    const MASK: u64 = 0x00ff_ffff_00ff_ffff;
+    const KEY: u64 = u64::from_le_bytes(*b", \"\0\": \0");
+    w & MASK == KEY && is_letter((w >> 24) as u8)
+}
+
+/// An ASCII letter: a key byte that needs no escape and ends no string.
+#[inline(always)]
+fn is_letter(c: u8) -> bool {
+    (c | 0x20).wrapping_sub(b'a') < 26
 }
 
 /// `s` past one leading space, if it has one.
@@ -1186,6 +1298,7 @@ fn flat_value(v: &[u8]) -> Option<usize> {
 
 const COLON_SPACE: u16 = u16::from_le_bytes(*b": ");
 const COMMA_SPACE: u16 = u16::from_le_bytes(*b", ");
+const SPACE_CLOSE: u16 = u16::from_le_bytes(*b" }");
 
 /// The two bytes at `i` as a little-endian word, or 0 when the input ends
 /// before them (0 is no pair the skipper looks for).
@@ -1482,7 +1595,48 @@ mod tests {
             "-0.000001",
             "100",
             "9.87654321e-7",
+            // Near the short shape's limits: seven and eight integer digits,
+            // a fraction ending in the chunk's last byte and past it.
+            "1234567.5",
+            "-12345678.5",
+            "1.2345678901234567890123",
+            "-0.12345678901234567890",
+            "0.5E3",
+            // Not numbers: each is an error at its own offset.
+            "-",
+            "01",
+            "-01.5",
+            "1.",
+            "-1.e5",
+            "1e",
+            "1.5e+",
+            ".5",
+            "-.5",
+            "1.5.5",
         ]));
+    }
+
+    /// An object of numbers with one-letter keys (the shape of the skipper's
+    /// `number_objects`), its spacing and keys mostly as citylots2 has them,
+    /// sometimes not.
+    fn number_object(r: &mut Rng, out: &mut String) {
+        out.push_str(r.pick(&["{ ", "{ ", "{", "{  "]));
+        let n = r.below(5);
+        for i in 0..n {
+            if i > 0 {
+                out.push_str(r.pick(&[", ", ", ", ",", " ,", ",  "]));
+            }
+            out.push_str(
+                r.pick(&["\"x\"", "\"y\"", "\"Z\"", "\"_\"", "\"xy\"", "\"é\"", "\"\\n\""]),
+            );
+            out.push_str(r.pick(&[": ", ": ", ":", " : ", ":  "]));
+            if r.below(8) == 0 {
+                out.push_str(r.pick(&["\"s\"", "true", "null", "[1]", "{}"]));
+            } else {
+                number(r, out);
+            }
+        }
+        out.push_str(r.pick(&[" }", " }", "}", "  }"]));
     }
 
     fn string(r: &mut Rng, out: &mut String) {
@@ -1511,7 +1665,7 @@ mod tests {
 
     /// A random JSON value, nested up to `depth` more levels.
     fn value(r: &mut Rng, depth: usize, out: &mut String) {
-        let k = if depth == 0 { 2 + r.below(3) } else { r.below(6) };
+        let k = if depth == 0 { 2 + r.below(3) } else { r.below(7) };
         match k {
             0 | 1 => {
                 let (open, close) = if k == 0 { ('{', '}') } else { ('[', ']') };
@@ -1537,13 +1691,27 @@ mod tests {
             2 => number(r, out),
             3 => string(r, out),
             4 => out.push_str(r.pick(&["true", "false", "null"])),
-            _ => {
+            5 => {
                 // The citylots2 shape: an object of three numbers.
                 out.push_str("{ \"x\": ");
                 number(r, out);
                 out.push_str(", \"y\": ");
                 number(r, out);
                 out.push_str(", \"z\": 0.0 }");
+            }
+            _ => {
+                // An array of objects of numbers, as citylots2's coordinates
+                // (arrays of them nest by the case above).
+                out.push('[');
+                out.push_str(r.pick(&["", " "]));
+                for i in 0..r.below(5) {
+                    if i > 0 {
+                        out.push_str(r.pick(&[", ", ", ", ",", " , "]));
+                    }
+                    number_object(r, out);
+                }
+                out.push_str(r.pick(&["", " "]));
+                out.push(']');
             }
         }
     }
@@ -1569,6 +1737,15 @@ mod tests {
             let nesting = 1 + r.below(5);
             value(&mut r, nesting, &mut text);
             text.push_str(r.pick(&["", " ", ",", " }", "]", ", \"k\": 1}"]));
+            // Half the inputs go on for a while after the value: the fast
+            // paths read in windows and leave the input's last bytes to the
+            // general path.
+            if r.below(2) == 0 {
+                text.push_str(r.pick(&[
+                    ", \"firstCoordinates\": { \"x\": -122.51149576869115, \"z\": 0.0 } } }",
+                    "                                                ",
+                ]));
+            }
             let mut bytes = text.into_bytes();
             // Half the inputs are mutated one to three times.
             if round % 2 == 1 {
@@ -1644,6 +1821,18 @@ mod tests {
             (r#"{ "x": [ } ]"#, 9, 9),
             (r#"[ "open"#, 7, 7),
         ];
+        // Inside arrays of objects of numbers, tried as they are (the
+        // general path) and followed by more input (`number_objects`, which
+        // reads in windows that must fit in the input).
+        let windowed: &[(&str, usize, usize)] = &[
+            (r#"[ { "x": -1.5, "y": 1. } ]"#, 22, 22),
+            (r#"[ { "x": 0.5 "y": 1 } ]"#, 13, 13),
+            (r#"[ { "x": -0.5, "y" 1 } ]"#, 19, 19),
+            (r#"[ { "x": 1.5 }, { "y": -x } ]"#, 24, 24),
+            (r#"[ { "x": 01.5 } ]"#, 10, 10),
+            (r#"[ { "x": 1.5e } ]"#, 13, 13),
+            (r#"[ { "x": 1.5 }, { "y": 2.5 } "#, 29, 29),
+        ];
         // Objects and arrays inside arrays are taken in one step only where
         // the depth limit allows them.
         for max_depth in 0..6 {
@@ -1651,11 +1840,22 @@ mod tests {
             let [got, want] = skip_both(text.as_bytes(), 0, 0, max_depth);
             assert_eq!(got, want, "{max_depth}");
             assert_eq!(got.0.is_ok(), max_depth >= 4, "{max_depth}");
+            let text = r#"[ [ { "x": -1.5, "y": 2.25 }, { "x": 0.5, "y": 3.0 } ] ]"#.to_owned()
+                + &"#".repeat(40);
+            let [got, want] = skip_both(text.as_bytes(), 0, 0, max_depth);
+            assert_eq!(got, want, "{max_depth}");
+            assert_eq!(got.0.is_ok(), max_depth >= 3, "{max_depth}");
+            if got.0.is_ok() {
+                assert_eq!(got.1, text.len() - 40, "{max_depth}");
+            }
         }
-        for &(text, offset, pos) in cases {
+        let tail = "#".repeat(40);
+        let plain = cases.iter().chain(windowed).map(|&(text, at, pos)| (text.to_owned(), at, pos));
+        let tailed = windowed.iter().map(|&(text, at, pos)| (text.to_owned() + &tail, at, pos));
+        for (text, offset, pos) in plain.chain(tailed) {
             let [got, want] = skip_both(text.as_bytes(), 0, 0, 3);
             assert_eq!(got, want, "{text}");
-            let err = got.0.expect_err(text);
+            let err = got.0.expect_err(&text);
             assert_eq!((err.offset, got.1), (offset, pos), "{text}: {err}");
         }
     }
