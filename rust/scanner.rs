@@ -309,8 +309,20 @@ impl<'a, 't> Scanner<'a, 't> {
                         Some(ch) if counts && seen.len() + 1 == children.len() => ch.then(c),
                         _ => None,
                     };
-                    if let Flow::Done = self.value(c, last, v)? {
-                        return Ok(Flow::Done);
+                    let n = &trie.nodes[c as usize];
+                    match (n.field, self.peek()) {
+                        // A number at a field is reported here rather than
+                        // through `value` (which would do the same): most
+                        // leaves of GeoJSON events are numbers in small
+                        // objects, and the call costs more than the rest.
+                        (Some(field), Some(b'-' | b'0'..=b'9')) => {
+                            self.number_leaf(field, n.tracks_presence, v)?
+                        }
+                        _ => {
+                            if let Flow::Done = self.value(c, last, v)? {
+                                return Ok(Flow::Done);
+                            }
+                        }
                     }
                     if let (true, Some(ch)) = (counts, &chain) {
                         seen.push(c);
