@@ -284,10 +284,12 @@ impl FieldMatcher {
             }
         }
         if !self.ranges.is_empty() {
-            if near.usable && !self.ranges.has_point_in(order_key(near.low), order_key(near.high)) {
-                self.ranges.find(order_key(near.approx), fire);
-            } else if let Some(v) = value() {
-                self.ranges.find(order_key(v), fire);
+            let (approx, low, high) =
+                (order_key(near.approx), order_key(near.low), order_key(near.high));
+            if !(near.usable && self.ranges.find_clear_of(approx, low, high, fire)) {
+                if let Some(v) = value() {
+                    self.ranges.find(order_key(v), fire);
+                }
             }
         }
     }
