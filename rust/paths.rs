@@ -42,7 +42,7 @@ impl TrieNode {
 /// `==`: keys are short (`x`, `type`), and the call to `memcmp` that `==`
 /// makes costs more than the comparison. Eight bytes at a time, the last
 /// eight overlapping the ones before; a byte at a time below eight.
-#[inline]
+#[inline(always)]
 fn same_key(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
@@ -152,7 +152,9 @@ impl PathTrie {
     }
 
     /// The child of `node` reached by an event key, which may itself contain dots.
-    #[inline]
+    /// Inlined into the scanner's member loop: a call costs about as much
+    /// as the comparisons.
+    #[inline(always)]
     pub fn child(&self, node: u32, key: &[u8]) -> Option<u32> {
         let n = &self.nodes[node as usize];
         if n.children.len() <= FEW_CHILDREN && n.few.len() == n.children.len() {
