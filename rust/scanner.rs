@@ -351,70 +351,72 @@ impl<'a, 't> Scanner<'a, 't> {
 
     /// A value at a used node: descend into objects and arrays, report
     /// leaves. `chain`: as for [`object`](Self::object), when the value is
-    /// the last used member missing on its way from the root.
+    /// the last used member missing on its way from the root. Inlined
+    /// where it is called, so objects and arrays (the elements of
+    /// coordinate arrays) go straight to their readers; leaves go on to
+    /// [`scalar`](Self::scalar).
+    #[inline(always)]
     fn value(&mut self, node: u32, chain: Option<Chain>, v: &mut impl Visitor) -> Res<Flow> {
-        let trie = self.trie;
-        let n = &trie.nodes[node as usize];
+        let n = &self.trie.nodes[node as usize];
         match self.peek() {
-            Some(b'{') => {
-                if n.children.is_empty() {
-                    self.skip_value().map(|_| Flow::Continue)
-                } else {
-                    self.object(node, chain, v)
-                }
-            }
+            Some(b'{') if !n.children.is_empty() => self.object(node, chain, v),
             Some(b'[') => self.array(node, v).map(|_| Flow::Continue),
-            _ => {
-                let Some(field) = n.field else {
-                    return self.skip_value().map(|_| Flow::Continue);
-                };
-                let tracks = n.tracks_presence;
-                let ctx_version = self.version;
-                match self.peek() {
-                    Some(b'"') => {
-                        let (start, end, escaped) = self.string()?;
-                        let ctx = Context { arrays: &self.arrays, version: ctx_version };
-                        let text = if escaped {
-                            self.buf.as_str()
-                        } else {
-                            // A string's bounds are ASCII quotes, so always char boundaries.
-                            self.text.get(start..end).unwrap_or_default()
-                        };
-                        v.leaf(field, tracks, Leaf::Str(text), ctx);
-                    }
-                    Some(b't') => {
-                        self.literal(b"true")?;
-                        v.leaf(
-                            field,
-                            tracks,
-                            Leaf::True,
-                            Context { arrays: &self.arrays, version: ctx_version },
-                        );
-                    }
-                    Some(b'f') => {
-                        self.literal(b"false")?;
-                        v.leaf(
-                            field,
-                            tracks,
-                            Leaf::False,
-                            Context { arrays: &self.arrays, version: ctx_version },
-                        );
-                    }
-                    Some(b'n') => {
-                        self.literal(b"null")?;
-                        v.leaf(
-                            field,
-                            tracks,
-                            Leaf::Null,
-                            Context { arrays: &self.arrays, version: ctx_version },
-                        );
-                    }
-                    Some(b'-' | b'0'..=b'9') => self.number_leaf(field, tracks, v)?,
-                    _ => return Err(self.syntax("expected a JSON value")),
-                }
-                Ok(Flow::Continue)
-            }
+            _ => self.scalar(node, v).map(|_| Flow::Continue),
         }
+    }
+
+    /// A value at a used node that is no object with used members and no
+    /// array: reported if the node is a field, else skipped.
+    fn scalar(&mut self, node: u32, v: &mut impl Visitor) -> Res<()> {
+        let n = &self.trie.nodes[node as usize];
+        let Some(field) = n.field.filter(|_| self.peek() != Some(b'{')) else {
+            return self.skip_value();
+        };
+        let tracks = n.tracks_presence;
+        let ctx_version = self.version;
+        match self.peek() {
+            Some(b'"') => {
+                let (start, end, escaped) = self.string()?;
+                let ctx = Context { arrays: &self.arrays, version: ctx_version };
+                let text = if escaped {
+                    self.buf.as_str()
+                } else {
+                    // A string's bounds are ASCII quotes, so always char boundaries.
+                    self.text.get(start..end).unwrap_or_default()
+                };
+                v.leaf(field, tracks, Leaf::Str(text), ctx);
+            }
+            Some(b't') => {
+                self.literal(b"true")?;
+                v.leaf(
+                    field,
+                    tracks,
+                    Leaf::True,
+                    Context { arrays: &self.arrays, version: ctx_version },
+                );
+            }
+            Some(b'f') => {
+                self.literal(b"false")?;
+                v.leaf(
+                    field,
+                    tracks,
+                    Leaf::False,
+                    Context { arrays: &self.arrays, version: ctx_version },
+                );
+            }
+            Some(b'n') => {
+                self.literal(b"null")?;
+                v.leaf(
+                    field,
+                    tracks,
+                    Leaf::Null,
+                    Context { arrays: &self.arrays, version: ctx_version },
+                );
+            }
+            Some(b'-' | b'0'..=b'9') => self.number_leaf(field, tracks, v)?,
+            _ => return Err(self.syntax("expected a JSON value")),
+        }
+        Ok(())
     }
 
     /// A number at a used field; reported unless the field's gate rules it out.
