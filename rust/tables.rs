@@ -361,7 +361,7 @@ impl<K: Ord + Copy> IntervalIndex<K> {
 
     /// Reports the target of every range that contains the elementary
     /// `position`.
-    #[inline]
+    #[inline(always)]
     fn report(&self, position: usize, hit: &mut impl FnMut(u32)) {
         match self.flat_offsets.get(position..position + 2) {
             Some(&[a, b]) => self.flat_targets[a as usize..b as usize].iter().for_each(|&t| hit(t)),
