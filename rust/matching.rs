@@ -103,6 +103,8 @@ pub struct Scratch {
     checks: Vec<(u32, u32)>,
     /// `(segment, pattern)` of every match found.
     matched: Vec<(u32, u32)>,
+    /// The conditions that hold for the current leaf in one segment.
+    held: Vec<u32>,
     /// `(segment, group, arrayed conditions)` of the anchor groups whose key held.
     passing: Vec<(u32, u32, u32)>,
     /// The consistency search's lists: per slot (then per absent field) a
@@ -316,25 +318,31 @@ impl Visitor for Run<'_> {
             let Some(m) = seg.matcher(field) else {
                 continue;
             };
-            let base = self.snap.cond_base[si];
-            let (cond_state, fired, hits, contexts) =
-                (&mut sc.cond_state, &mut sc.fired, &mut sc.hits, &mut sc.contexts);
+            // The matcher collects what holds; it is recorded after, in one
+            // loop here, rather than by a call per condition from inside
+            // the matcher (a closure that small is inlined where it fires).
+            let held = &mut sc.held;
+            held.clear();
+            m.eval(leaf, &mut sc.value, &mut |cond| held.push(cond));
+            if held.is_empty() {
+                continue;
+            }
             // Contexts are interned only for leaves that fire something.
-            let mut cid: Option<u32> = None;
-            m.eval(leaf, &mut sc.value, &mut |cond| {
-                let cid = *cid.get_or_insert_with(|| contexts.id(ctx));
+            let cid = sc.contexts.id(ctx);
+            let base = self.snap.cond_base[si];
+            for &cond in held.iter() {
                 let g = base + cond;
-                hits.push((g, cid));
-                let state = &mut cond_state[g as usize];
+                sc.hits.push((g, cid));
+                let state = &mut sc.cond_state[g as usize];
                 if *state & !ARRAYED != epoch {
                     *state = epoch;
-                    fired.push((si as u32, cond));
+                    sc.fired.push((si as u32, cond));
                     seg.anchors.prefetch_groups(cond);
                 }
                 if cid != 0 {
                     *state |= ARRAYED;
                 }
-            });
+            }
         }
     }
 }
