@@ -17,8 +17,11 @@ pub struct TrieNode {
     /// The same children as a list, filled by `PathTrie::finish` when there
     /// are few: comparing a key with one or two names (lengths first) is
     /// cheaper than hashing it.
-    few: Vec<(Box<[u8]>, u32)>,
+    few: Vec<Named>,
 }
+
+/// A child's name and node.
+type Named = (Box<[u8]>, u32);
 
 /// Up to this many children, a key is compared with each instead of hashed.
 const FEW_CHILDREN: usize = 4;
@@ -124,6 +127,41 @@ impl Chain {
     }
 }
 
+/// The used members of one object of the trie (see [`PathTrie::members`]).
+pub struct Members<'t> {
+    trie: &'t PathTrie,
+    node: u32,
+    /// The children as a list, when few.
+    few: Option<&'t [Named]>,
+}
+
+impl Members<'_> {
+    /// The child reached by an event key, which may itself contain dots.
+    /// Inlined into the scanner's member loop: a call costs about as much
+    /// as the comparisons.
+    #[inline(always)]
+    pub fn child(&self, key: &[u8]) -> Option<u32> {
+        if let Some(few) = self.few {
+            // One pass: the name itself, or (names hold no dots) a dotted
+            // key that begins with a child's name and a dot.
+            let mut dotted = false;
+            for (k, c) in few {
+                if k.len() == key.len() {
+                    if same_key(k, key) {
+                        return Some(*c);
+                    }
+                } else if key.len() > k.len() && key[k.len()] == b'.' {
+                    dotted |= key.starts_with(k);
+                }
+            }
+            if !dotted {
+                return None;
+            }
+        }
+        self.trie.child_slow(self.node, key)
+    }
+}
+
 impl Default for PathTrie {
     fn default() -> Self {
         PathTrie { nodes: vec![TrieNode::default()], stop_finders: Vec::new() }
@@ -152,29 +190,19 @@ impl PathTrie {
     }
 
     /// The child of `node` reached by an event key, which may itself contain dots.
-    /// Inlined into the scanner's member loop: a call costs about as much
-    /// as the comparisons.
-    #[inline(always)]
+    #[inline]
     pub fn child(&self, node: u32, key: &[u8]) -> Option<u32> {
+        self.members(node).child(key)
+    }
+
+    /// The used members of the object at `node`, for looking up each of
+    /// its keys in turn (what can be decided once per object is).
+    #[inline(always)]
+    pub fn members(&self, node: u32) -> Members<'_> {
         let n = &self.nodes[node as usize];
-        if n.children.len() <= FEW_CHILDREN && n.few.len() == n.children.len() {
-            // One pass: the name itself, or (names hold no dots) a dotted
-            // key that begins with a child's name and a dot.
-            let mut dotted = false;
-            for (k, c) in &n.few {
-                if k.len() == key.len() {
-                    if same_key(k, key) {
-                        return Some(*c);
-                    }
-                } else if key.len() > k.len() && key[k.len()] == b'.' {
-                    dotted |= key.starts_with(k);
-                }
-            }
-            if !dotted {
-                return None;
-            }
-        }
-        self.child_slow(node, key)
+        let few = (n.children.len() <= FEW_CHILDREN && n.few.len() == n.children.len())
+            .then_some(&n.few[..]);
+        Members { trie: self, node, few }
     }
 
     /// `child` for a node with many children, or a dotted key: the name

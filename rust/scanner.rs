@@ -269,6 +269,7 @@ impl<'a, 't> Scanner<'a, 't> {
         let trie = self.trie;
         let here = &trie.nodes[node as usize];
         let children = &here.children;
+        let members = trie.members(node);
         let chain = chain.filter(|_| trie.can_stop(node));
         let mut seen = Seen::default();
         self.ws();
@@ -287,11 +288,11 @@ impl<'a, 't> Scanner<'a, 't> {
                 None
             } else if escaped {
                 let key = std::mem::take(&mut self.buf);
-                let c = trie.child(node, key.as_bytes());
+                let c = members.child(key.as_bytes());
                 self.buf = key;
                 c
             } else {
-                trie.child(node, &self.bytes[start..end])
+                members.child(&self.bytes[start..end])
             };
             self.ws();
             self.expect(b':', "expected ':' after a member name")?;
