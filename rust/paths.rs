@@ -18,6 +18,36 @@ pub struct TrieNode {
     /// are few: comparing a key with one or two names (lengths first) is
     /// cheaper than hashing it.
     few: Vec<Named>,
+    /// The children whose names can be recognised in one word of event
+    /// bytes (see [`Members::plain`]), filled by `PathTrie::finish`.
+    plain: Vec<PlainName>,
+}
+
+/// A short child name as the word of event bytes that spells it as a plain
+/// key — its bytes, then the closing quote — with the mask of those bytes,
+/// the name's length and the child.
+#[derive(Debug, Clone, Copy)]
+struct PlainName {
+    word: u64,
+    mask: u64,
+    len: u32,
+    child: u32,
+}
+
+impl PlainName {
+    /// The word for `name` when it is short (at most seven bytes) and has
+    /// no byte that a plain key could not hold as itself (a quote, a
+    /// backslash, a control character).
+    fn of(name: &[u8], child: u32) -> Option<PlainName> {
+        if name.len() > 7 || name.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+            return None;
+        }
+        let mut bytes = [0u8; 8];
+        bytes[..name.len()].copy_from_slice(name);
+        bytes[name.len()] = b'"';
+        let mask = u64::MAX >> (8 * (7 - name.len()));
+        Some(PlainName { word: u64::from_le_bytes(bytes), mask, len: name.len() as u32, child })
+    }
 }
 
 /// A child's name and node.
@@ -133,9 +163,25 @@ pub struct Members<'t> {
     node: u32,
     /// The children as a list, when few.
     few: Option<&'t [Named]>,
+    plain: &'t [PlainName],
 }
 
 impl Members<'_> {
+    /// The key whose text begins at `b[at]` (just past its opening quote),
+    /// when it is spelled plainly as the name of one of the few children
+    /// whose names are short: that child and the name's length. One word
+    /// of the event compared with each such name and its closing quote —
+    /// no scan for the key's end, no comparison of bytes. `None` says
+    /// nothing: the key is then read and looked up the ordinary way.
+    #[inline(always)]
+    pub fn plain(&self, b: &[u8], at: usize) -> Option<(u32, usize)> {
+        if self.plain.is_empty() {
+            return None;
+        }
+        let w = u64::from_le_bytes(*b.get(at..)?.first_chunk::<8>()?);
+        self.plain.iter().find(|p| (w ^ p.word) & p.mask == 0).map(|p| (p.child, p.len as usize))
+    }
+
     /// The child reached by an event key, which may itself contain dots.
     /// Inlined into the scanner's member loop: a call costs about as much
     /// as the comparisons.
@@ -202,7 +248,7 @@ impl PathTrie {
         let n = &self.nodes[node as usize];
         let few = (n.children.len() <= FEW_CHILDREN && n.few.len() == n.children.len())
             .then_some(&n.few[..]);
-        Members { trie: self, node, few }
+        Members { trie: self, node, few, plain: &n.plain }
     }
 
     /// `child` for a node with many children, or a dotted key: the name
@@ -230,6 +276,7 @@ impl PathTrie {
             } else {
                 Vec::new()
             };
+            n.plain = n.few.iter().filter_map(|(k, c)| PlainName::of(k, *c)).collect();
         }
         self.stop_finders = self
             .nodes
@@ -305,6 +352,47 @@ mod tests {
         for a in &keys {
             for b in &keys {
                 assert_eq!(same_key(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
+
+    /// `Members::plain` finds exactly the short, plain names among a
+    /// node's few children, spelled as a key and its closing quote: names
+    /// of every length up to 7 (and one of 8, never found that way),
+    /// names with a quote, a backslash or a control byte (never), keys
+    /// that differ from a name in its last byte, that extend it, or that
+    /// are cut short by the end of the input.
+    #[test]
+    fn plain_names() {
+        let names: [&[u8]; 4] = [b"", b"x", b"abcdefg", b"abcdefgh"];
+        let odd: [&[u8]; 3] = [b"a\"b", b"a\\", b"a\tb"];
+        let near: [&[u8]; 3] = [b"st", b"sty", b"stx"];
+        for lens in [&names[..], &odd[..], &near[..]] {
+            let mut t = PathTrie::default();
+            for (i, n) in lens.iter().enumerate() {
+                t.insert(std::str::from_utf8(n).unwrap(), i as FieldId, false);
+            }
+            t.finish();
+            let m = t.members(0);
+            let mut keys: Vec<Vec<u8>> = lens.iter().map(|n| n.to_vec()).collect();
+            for n in lens.iter().filter(|n| !n.is_empty()) {
+                let mut other = n.to_vec();
+                *other.last_mut().unwrap() ^= 1;
+                keys.push(other);
+                keys.push([*n, b"y"].concat());
+                keys.push(n[..n.len() - 1].to_vec());
+            }
+            for key in &keys {
+                for tail in [&b": 1, \"more\": 2}"[..], b"", b":1}"] {
+                    let b = [b"\"", &key[..], b"\"", tail].concat();
+                    let found = m.plain(&b, 1);
+                    let short =
+                        key.len() <= 7 && !key.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20);
+                    let fits = b.len() >= 9;
+                    let want =
+                        if short && fits { m.child(key).map(|c| (c, key.len())) } else { None };
+                    assert_eq!(found, want, "{key:?} {tail:?}");
+                }
             }
         }
     }

@@ -283,8 +283,22 @@ impl<'a, 't> Scanner<'a, 't> {
             if self.peek() != Some(b'"') {
                 return Err(self.syntax("expected a member name"));
             }
-            let (start, end, escaped) = self.string()?;
-            let child = if children.is_empty() {
+            // Most keys of a used object are the names of its few used
+            // members, recognised at once; the rest are read as strings.
+            let (start, end, escaped, child) = match members.plain(self.bytes, self.pos + 1) {
+                Some((c, len)) => {
+                    let start = self.pos + 1;
+                    self.pos = start + len + 1;
+                    (start, start + len, false, Some(c))
+                }
+                None => {
+                    let (start, end, escaped) = self.string()?;
+                    (start, end, escaped, None)
+                }
+            };
+            let child = if child.is_some() {
+                child
+            } else if children.is_empty() {
                 None
             } else if escaped {
                 let key = std::mem::take(&mut self.buf);
