@@ -448,19 +448,42 @@ impl Snapshot {
     }
 
     /// The names of the matched `(segment, pattern)`s, sorted, each once.
+    /// They are sorted by a key each, their first sixteen bytes as a number
+    /// (see `name_key`), and only where keys tie by the names themselves.
     /// Names are only read here, after the candidates: reading a cold name
     /// is a cache miss, and cloning it (a locked increment) holds up the
-    /// loads behind it. Read first with plain loads, the misses overlap;
-    /// the clones then find the lines in cache.
+    /// loads behind it. The keys read them first with plain loads, so the
+    /// misses overlap; the clones then find the lines in cache.
     fn names(&self, matched: &[(u32, u32)]) -> Vec<Arc<str>> {
-        let name = |&(si, p): &(u32, u32)| &self.segments[si as usize].patterns[p as usize];
-        let touched = matched.iter().fold(0u8, |acc, m| acc ^ name(m).bytes().next().unwrap_or(0));
-        std::hint::black_box(touched);
-        let mut names: Vec<Arc<str>> = matched.iter().map(|m| name(m).clone()).collect();
-        names.sort_unstable_by(|a, b| cmp_names(a.as_bytes(), b.as_bytes()));
-        names.dedup_by(|a, b| a.len() == b.len() && cmp_names(a.as_bytes(), b.as_bytes()).is_eq());
-        names
+        let mut keyed: Vec<(u128, &Arc<str>)> = matched
+            .iter()
+            .map(|&(si, p)| {
+                let name = &self.segments[si as usize].patterns[p as usize];
+                (name_key(name.as_bytes()), name)
+            })
+            .collect();
+        keyed.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| cmp_names(a.1.as_bytes(), b.1.as_bytes()))
+        });
+        keyed.dedup_by(|a, b| a.0 == b.0 && cmp_names(a.1.as_bytes(), b.1.as_bytes()).is_eq());
+        keyed.iter().map(|k| k.1.clone()).collect()
     }
+}
+
+/// A name's first sixteen bytes as a big-endian number, zeros after a
+/// shorter name: keys in the order of the names they begin, equal keys
+/// only for names that agree on their first sixteen bytes (or differ only
+/// by trailing zero bytes).
+#[inline]
+fn name_key(s: &[u8]) -> u128 {
+    if let Some(w) = s.first_chunk::<16>() {
+        return u128::from_be_bytes(*w);
+    }
+    let mut k = [0u8; 16];
+    for (d, &b) in k.iter_mut().zip(s) {
+        *d = b;
+    }
+    u128::from_be_bytes(k)
 }
 
 /// Byte-wise order of two names, eight bytes at a time, the last eight
@@ -636,9 +659,10 @@ fn search(
 mod tests {
     use super::*;
 
-    /// `cmp_names` orders like the byte-wise order of slices: lengths 0 to
-    /// 20, names that differ in any one byte (the last too), or only in
-    /// length, bytes above 0x7f.
+    /// `cmp_names` orders like the byte-wise order of slices, and
+    /// `name_key` agrees with it where keys differ: lengths 0 to 20, names
+    /// that differ in any one byte (the last too), or only in length,
+    /// zero bytes, bytes above 0x7f.
     #[test]
     fn cmp_names_is_byte_order() {
         let base: Vec<u8> = (0..20u8).map(|i| b'a' + i).collect();
@@ -657,6 +681,12 @@ mod tests {
         for a in &names {
             for b in &names {
                 assert_eq!(cmp_names(a, b), a.cmp(b), "{a:?} {b:?}");
+                // Keys order names as they do, or tie.
+                let (ka, kb) = (name_key(a), name_key(b));
+                assert!(ka == kb || ka.cmp(&kb) == a.cmp(b), "{a:?} {b:?}");
+                if a.len() <= 16 && b.len() <= 16 && a != b {
+                    assert!(ka != kb || a.len() != b.len(), "{a:?} {b:?}");
+                }
             }
         }
     }
