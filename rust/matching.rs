@@ -462,9 +462,18 @@ impl Snapshot {
                 (name_key(name.as_bytes()), name)
             })
             .collect();
-        keyed.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| cmp_names(a.1.as_bytes(), b.1.as_bytes()))
-        });
+        keyed.sort_unstable_by_key(|k| k.0);
+        // Then each run of tied keys by the names (runs are short: names
+        // that share their first sixteen bytes).
+        let mut from = 0;
+        while from < keyed.len() {
+            let key = keyed[from].0;
+            let to = from + keyed[from..].iter().take_while(|k| k.0 == key).count();
+            if to - from > 1 {
+                keyed[from..to].sort_unstable_by(|a, b| cmp_names(a.1.as_bytes(), b.1.as_bytes()));
+            }
+            from = to;
+        }
         keyed.dedup_by(|a, b| a.0 == b.0 && cmp_names(a.1.as_bytes(), b.1.as_bytes()).is_eq());
         keyed.iter().map(|k| k.1.clone()).collect()
     }
@@ -689,6 +698,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An event's matched names come back sorted and each once, whatever
+    /// their segments, also where names share their first sixteen bytes
+    /// (the sort key) or differ only in length.
+    #[test]
+    fn names_sorted_once() {
+        let m = crate::Machine::default();
+        let mut names: Vec<String> = Vec::new();
+        for i in [3, 10, 1, 22, 2, 0, 11] {
+            names.push(format!("ANYTHING_BUT_SUFFIX-{i}"));
+            names.push(format!("rule-{i}"));
+        }
+        names.extend(
+            ["ANYTHING_BUT_SUFFI", "ANYTHING_BUT_SUFFIX", "b", "a", "ab", "a\u{0}"]
+                .map(String::from),
+        );
+        for (i, n) in names.iter().enumerate() {
+            // Each name twice (a second pattern), some never matching.
+            m.add_rule(n, r#"{"k": ["v"]}"#).unwrap();
+            let other = if i % 3 == 0 { "v" } else { "w" };
+            m.add_rule(n, &format!(r#"{{"j": ["{other}"]}}"#)).unwrap();
+        }
+        let got = m.rules_for_event(br#"{"k": "v", "j": "v"}"#).unwrap();
+        let mut want: Vec<&str> = names.iter().map(String::as_str).collect();
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(got.iter().map(|n| &**n).collect::<Vec<_>>(), want);
+        assert!(m.stats().segments > 1);
     }
 
     /// Scanned or sorted, the hits and presence records give each
