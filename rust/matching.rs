@@ -455,6 +455,14 @@ impl Snapshot {
     /// loads behind it. The keys read them first with plain loads, so the
     /// misses overlap; the clones then find the lines in cache.
     fn names(&self, matched: &[(u32, u32)]) -> Vec<Arc<str>> {
+        if matched.len() <= FEW_NAMES {
+            // Few: sorted as they are (computing keys costs more).
+            let name = |&(si, p): &(u32, u32)| &self.segments[si as usize].patterns[p as usize];
+            let mut names: Vec<Arc<str>> = matched.iter().map(|m| name(m).clone()).collect();
+            names.sort_unstable_by(|a, b| cmp_names(a.as_bytes(), b.as_bytes()));
+            names.dedup_by(|a, b| cmp_names(a.as_bytes(), b.as_bytes()).is_eq());
+            return names;
+        }
         let mut keyed: Vec<(u128, &Arc<str>)> = matched
             .iter()
             .map(|&(si, p)| {
@@ -478,6 +486,10 @@ impl Snapshot {
         keyed.iter().map(|k| k.1.clone()).collect()
     }
 }
+
+/// Up to this many matched names are sorted by comparing them; past it,
+/// by keys (see `Snapshot::names`).
+const FEW_NAMES: usize = 12;
 
 /// A name's first sixteen bytes as a big-endian number, zeros after a
 /// shorter name: keys in the order of the names they begin, equal keys
@@ -727,6 +739,13 @@ mod tests {
         want.dedup();
         assert_eq!(got.iter().map(|n| &**n).collect::<Vec<_>>(), want);
         assert!(m.stats().segments > 1);
+        // Fewer than `FEW_NAMES`: sorted without keys.
+        let got = m.rules_for_event(br#"{"j": "v"}"#).unwrap();
+        let mut want: Vec<&str> =
+            names.iter().enumerate().filter(|(i, _)| i % 3 == 0).map(|(_, n)| n.as_str()).collect();
+        want.sort_unstable();
+        assert!(want.len() <= FEW_NAMES && want.len() > 3);
+        assert_eq!(got.iter().map(|n| &**n).collect::<Vec<_>>(), want);
     }
 
     /// Scanned or sorted, the hits and presence records give each
