@@ -23,30 +23,47 @@ pub struct TrieNode {
     plain: Vec<PlainName>,
 }
 
-/// A short child name as the word of event bytes that spells it as a plain
-/// key — its bytes, then the closing quote — with the mask of those bytes,
-/// the name's length and the child.
+/// A short child name as the words of event bytes that spell it as a
+/// plain key — its bytes, then the closing quote — with the masks of those
+/// bytes (the second word's mask 0 for names below eight bytes), the
+/// name's length and the child.
 #[derive(Debug, Clone, Copy)]
 struct PlainName {
     word: u64,
     mask: u64,
+    word2: u64,
+    mask2: u64,
     len: u32,
     child: u32,
 }
 
 impl PlainName {
-    /// The word for `name` when it is short (at most seven bytes) and has
-    /// no byte that a plain key could not hold as itself (a quote, a
+    /// The words for `name` when it is short (at most fifteen bytes) and
+    /// has no byte that a plain key could not hold as itself (a quote, a
     /// backslash, a control character).
     fn of(name: &[u8], child: u32) -> Option<PlainName> {
-        if name.len() > 7 || name.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
+        if name.len() > 15 || name.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20) {
             return None;
         }
-        let mut bytes = [0u8; 8];
+        let mut bytes = [0u8; 16];
         bytes[..name.len()].copy_from_slice(name);
         bytes[name.len()] = b'"';
-        let mask = u64::MAX >> (8 * (7 - name.len()));
-        Some(PlainName { word: u64::from_le_bytes(bytes), mask, len: name.len() as u32, child })
+        let [first, second] = [&bytes[..8], &bytes[8..]]
+            .map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()));
+        let spelled = name.len() + 1;
+        let mask = u64::MAX >> (8 * 8usize.saturating_sub(spelled));
+        let mask2 = if spelled > 8 { u64::MAX >> (8 * (16 - spelled)) } else { 0 };
+        Some(PlainName { word: first, mask, word2: second, mask2, len: name.len() as u32, child })
+    }
+
+    /// Do the event bytes from `b[at]` spell this name and a quote?
+    #[inline(always)]
+    fn spelled(&self, w: u64, b: &[u8], at: usize) -> bool {
+        (w ^ self.word) & self.mask == 0
+            && (self.mask2 == 0
+                || b.get(at + 8..)
+                    .and_then(<[u8]>::first_chunk::<8>)
+                    .is_some_and(|w2| (u64::from_le_bytes(*w2) ^ self.word2) & self.mask2 == 0))
     }
 }
 
@@ -179,7 +196,7 @@ impl Members<'_> {
             return None;
         }
         let w = u64::from_le_bytes(*b.get(at..)?.first_chunk::<8>()?);
-        self.plain.iter().find(|p| (w ^ p.word) & p.mask == 0).map(|p| (p.child, p.len as usize))
+        self.plain.iter().find(|p| p.spelled(w, b, at)).map(|p| (p.child, p.len as usize))
     }
 
     /// The child reached by an event key, which may itself contain dots.
@@ -358,16 +375,18 @@ mod tests {
 
     /// `Members::plain` finds exactly the short, plain names among a
     /// node's few children, spelled as a key and its closing quote: names
-    /// of every length up to 7 (and one of 8, never found that way),
+    /// of lengths around 7, 8 and 15 (and one of 16, never found that way),
     /// names with a quote, a backslash or a control byte (never), keys
     /// that differ from a name in its last byte, that extend it, or that
     /// are cut short by the end of the input.
     #[test]
     fn plain_names() {
         let names: [&[u8]; 4] = [b"", b"x", b"abcdefg", b"abcdefgh"];
+        let longer: [&[u8]; 4] =
+            [b"abcdefghi", b"abcdefghijklmno", b"abcdefghijklmnop", b"MAPBLKLOT"];
         let odd: [&[u8]; 3] = [b"a\"b", b"a\\", b"a\tb"];
         let near: [&[u8]; 3] = [b"st", b"sty", b"stx"];
-        for lens in [&names[..], &odd[..], &near[..]] {
+        for lens in [&names[..], &odd[..], &near[..], &longer[..]] {
             let mut t = PathTrie::default();
             for (i, n) in lens.iter().enumerate() {
                 t.insert(std::str::from_utf8(n).unwrap(), i as FieldId, false);
@@ -386,9 +405,9 @@ mod tests {
                 for tail in [&b": 1, \"more\": 2}"[..], b"", b":1}"] {
                     let b = [b"\"", &key[..], b"\"", tail].concat();
                     let found = m.plain(&b, 1);
-                    let short =
-                        key.len() <= 7 && !key.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20);
-                    let fits = b.len() >= 9;
+                    let short = key.len() <= 15
+                        && !key.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20);
+                    let fits = b.len() >= if key.len() < 8 { 9 } else { 17 };
                     let want =
                         if short && fits { m.child(key).map(|c| (c, key.len())) } else { None };
                     assert_eq!(found, want, "{key:?} {tail:?}");
