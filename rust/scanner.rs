@@ -207,7 +207,7 @@ impl<'a, 't> Scanner<'a, 't> {
             Some(_) => return Err(s.syntax("expected a JSON value")),
             None => return Err(s.syntax("empty input")),
         }
-        if let Flow::Continue = s.object(0, Some(Chain::root()), visitor)? {
+        if let Flow::Continue = s.object::<true>(0, Some(Chain::root()), visitor)? {
             s.ws();
             if s.pos < s.bytes.len() {
                 return Err(s.syntax("trailing characters after the event"));
@@ -263,14 +263,23 @@ impl<'a, 't> Scanner<'a, 't> {
     /// used member name of an object on the chain or extend it with a dot
     /// (`"detail.type"` after `"detail"`). The trie checks that with a SIMD
     /// substring search over the rest (see `PathTrie::rest_is_unused`).
-    fn object(&mut self, node: u32, chain: Option<Chain>, v: &mut impl Visitor) -> Res<Flow> {
+    ///
+    /// `CHAIN` says whether `chain` may be `Some`: the copy for objects off
+    /// any chain (those inside arrays, most objects of GeoJSON events) has
+    /// none of the bookkeeping for stopping early.
+    fn object<const CHAIN: bool>(
+        &mut self,
+        node: u32,
+        chain: Option<Chain>,
+        v: &mut impl Visitor,
+    ) -> Res<Flow> {
         self.enter()?;
         self.pos += 1;
         let trie = self.trie;
         let here = &trie.nodes[node as usize];
         let children = &here.children;
         let members = trie.members(node);
-        let chain = chain.filter(|_| trie.can_stop(node));
+        let chain = chain.filter(|_| CHAIN && trie.can_stop(node));
         let mut seen = Seen::default();
         self.ws();
         if self.peek() == Some(b'}') {
@@ -374,7 +383,10 @@ impl<'a, 't> Scanner<'a, 't> {
     fn value(&mut self, node: u32, chain: Option<Chain>, v: &mut impl Visitor) -> Res<Flow> {
         let n = &self.trie.nodes[node as usize];
         match self.peek() {
-            Some(b'{') if !n.children.is_empty() => self.object(node, chain, v),
+            Some(b'{') if !n.children.is_empty() => match chain {
+                Some(_) => self.object::<true>(node, chain, v),
+                None => self.object::<false>(node, None, v),
+            },
             Some(b'[') => self.array(node, v).map(|_| Flow::Continue),
             _ => self.scalar(node, v).map(|_| Flow::Continue),
         }
