@@ -103,6 +103,8 @@ pub struct Scratch {
     checks: Vec<(u32, u32)>,
     /// `(segment, pattern)` of every match found.
     matched: Vec<(u32, u32)>,
+    /// The conditions that hold for the current leaf in one segment.
+    held: Vec<u32>,
     /// `(segment, group, arrayed conditions)` of the anchor groups whose key held.
     passing: Vec<(u32, u32, u32)>,
     /// The consistency search's lists: per slot (then per absent field) a
@@ -316,25 +318,31 @@ impl Visitor for Run<'_> {
             let Some(m) = seg.matcher(field) else {
                 continue;
             };
-            let base = self.snap.cond_base[si];
-            let (cond_state, fired, hits, contexts) =
-                (&mut sc.cond_state, &mut sc.fired, &mut sc.hits, &mut sc.contexts);
+            // The matcher collects what holds; it is recorded after, in one
+            // loop here, rather than by a call per condition from inside
+            // the matcher (a closure that small is inlined where it fires).
+            let held = &mut sc.held;
+            held.clear();
+            m.eval(leaf, &mut sc.value, &mut |cond| held.push(cond));
+            if held.is_empty() {
+                continue;
+            }
             // Contexts are interned only for leaves that fire something.
-            let mut cid: Option<u32> = None;
-            m.eval(leaf, &mut sc.value, &mut |cond| {
-                let cid = *cid.get_or_insert_with(|| contexts.id(ctx));
+            let cid = sc.contexts.id(ctx);
+            let base = self.snap.cond_base[si];
+            for &cond in held.iter() {
                 let g = base + cond;
-                hits.push((g, cid));
-                let state = &mut cond_state[g as usize];
+                sc.hits.push((g, cid));
+                let state = &mut sc.cond_state[g as usize];
                 if *state & !ARRAYED != epoch {
                     *state = epoch;
-                    fired.push((si as u32, cond));
+                    sc.fired.push((si as u32, cond));
                     seg.anchors.prefetch_groups(cond);
                 }
                 if cid != 0 {
                     *state |= ARRAYED;
                 }
-            });
+            }
         }
     }
 }
@@ -440,19 +448,90 @@ impl Snapshot {
     }
 
     /// The names of the matched `(segment, pattern)`s, sorted, each once.
+    /// They are sorted by a key each, their first sixteen bytes as a number
+    /// (see `name_key`), and only where keys tie by the names themselves.
     /// Names are only read here, after the candidates: reading a cold name
     /// is a cache miss, and cloning it (a locked increment) holds up the
-    /// loads behind it. Read first with plain loads, the misses overlap;
-    /// the clones then find the lines in cache.
+    /// loads behind it. The keys read them first with plain loads, so the
+    /// misses overlap; the clones then find the lines in cache.
     fn names(&self, matched: &[(u32, u32)]) -> Vec<Arc<str>> {
-        let name = |&(si, p): &(u32, u32)| &self.segments[si as usize].patterns[p as usize];
-        let touched = matched.iter().fold(0u8, |acc, m| acc ^ name(m).bytes().next().unwrap_or(0));
-        std::hint::black_box(touched);
-        let mut names: Vec<Arc<str>> = matched.iter().map(|m| name(m).clone()).collect();
-        names.sort_unstable();
-        names.dedup();
-        names
+        if matched.len() <= FEW_NAMES {
+            // Few: sorted as they are (computing keys costs more).
+            let name = |&(si, p): &(u32, u32)| &self.segments[si as usize].patterns[p as usize];
+            let mut names: Vec<Arc<str>> = matched.iter().map(|m| name(m).clone()).collect();
+            names.sort_unstable_by(|a, b| cmp_names(a.as_bytes(), b.as_bytes()));
+            names.dedup_by(|a, b| cmp_names(a.as_bytes(), b.as_bytes()).is_eq());
+            return names;
+        }
+        let mut keyed: Vec<(u128, &Arc<str>)> = matched
+            .iter()
+            .map(|&(si, p)| {
+                let name = &self.segments[si as usize].patterns[p as usize];
+                (name_key(name.as_bytes()), name)
+            })
+            .collect();
+        keyed.sort_unstable_by_key(|k| k.0);
+        // Then each run of tied keys by the names (runs are short: names
+        // that share their first sixteen bytes).
+        let mut from = 0;
+        while from < keyed.len() {
+            let key = keyed[from].0;
+            let to = from + keyed[from..].iter().take_while(|k| k.0 == key).count();
+            if to - from > 1 {
+                keyed[from..to].sort_unstable_by(|a, b| cmp_names(a.1.as_bytes(), b.1.as_bytes()));
+            }
+            from = to;
+        }
+        keyed.dedup_by(|a, b| a.0 == b.0 && cmp_names(a.1.as_bytes(), b.1.as_bytes()).is_eq());
+        keyed.iter().map(|k| k.1.clone()).collect()
     }
+}
+
+/// Up to this many matched names are sorted by comparing them; past it,
+/// by keys (see `Snapshot::names`).
+const FEW_NAMES: usize = 12;
+
+/// A name's first sixteen bytes as a big-endian number, zeros after a
+/// shorter name: keys in the order of the names they begin, equal keys
+/// only for names that agree on their first sixteen bytes (or differ only
+/// by trailing zero bytes).
+#[inline]
+fn name_key(s: &[u8]) -> u128 {
+    if let Some(w) = s.first_chunk::<16>() {
+        return u128::from_be_bytes(*w);
+    }
+    let mut k = [0u8; 16];
+    for (d, &b) in k.iter_mut().zip(s) {
+        *d = b;
+    }
+    u128::from_be_bytes(k)
+}
+
+/// Byte-wise order of two names, eight bytes at a time, the last eight
+/// of the shorter length's overlapping the ones before (names are short: a
+/// call to `memcmp` costs more than the comparison).
+#[inline]
+fn cmp_names(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let word =
+        |s: &[u8], at: usize| u64::from_be_bytes(s[at..at + 8].try_into().unwrap_or_default());
+    let n = a.len().min(b.len());
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            let (x, y) = (word(a, i), word(b, i));
+            if x != y {
+                return x.cmp(&y);
+            }
+            i += 8;
+        }
+        let (x, y) = (word(a, n - 8), word(b, n - 8));
+        if x != y {
+            return x.cmp(&y);
+        }
+    } else if let Some(i) = (0..n).find(|&i| a[i] != b[i]) {
+        return a[i].cmp(&b[i]);
+    }
+    a.len().cmp(&b.len())
 }
 
 fn presence_of(presence: &[(FieldId, u32)], field: FieldId) -> &[(FieldId, u32)] {
@@ -600,6 +679,74 @@ fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `cmp_names` orders like the byte-wise order of slices, and
+    /// `name_key` agrees with it where keys differ: lengths 0 to 20, names
+    /// that differ in any one byte (the last too), or only in length,
+    /// zero bytes, bytes above 0x7f.
+    #[test]
+    fn cmp_names_is_byte_order() {
+        let base: Vec<u8> = (0..20u8).map(|i| b'a' + i).collect();
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for len in 0..=20 {
+            let name = base[..len].to_vec();
+            for at in 0..len {
+                for b in [0u8, b'a' + at as u8 - 1, b'a' + at as u8 + 1, 0xff] {
+                    let mut other = name.clone();
+                    other[at] = b;
+                    names.push(other);
+                }
+            }
+            names.push(name);
+        }
+        for a in &names {
+            for b in &names {
+                assert_eq!(cmp_names(a, b), a.cmp(b), "{a:?} {b:?}");
+                // Keys order names as they do, or tie.
+                let (ka, kb) = (name_key(a), name_key(b));
+                assert!(ka == kb || ka.cmp(&kb) == a.cmp(b), "{a:?} {b:?}");
+                if a.len() <= 16 && b.len() <= 16 && a != b {
+                    assert!(ka != kb || a.len() != b.len(), "{a:?} {b:?}");
+                }
+            }
+        }
+    }
+
+    /// An event's matched names come back sorted and each once, whatever
+    /// their segments, also where names share their first sixteen bytes
+    /// (the sort key) or differ only in length.
+    #[test]
+    fn names_sorted_once() {
+        let m = crate::Machine::default();
+        let mut names: Vec<String> = Vec::new();
+        for i in [3, 10, 1, 22, 2, 0, 11] {
+            names.push(format!("ANYTHING_BUT_SUFFIX-{i}"));
+            names.push(format!("rule-{i}"));
+        }
+        names.extend(
+            ["ANYTHING_BUT_SUFFI", "ANYTHING_BUT_SUFFIX", "b", "a", "ab", "a\u{0}"]
+                .map(String::from),
+        );
+        for (i, n) in names.iter().enumerate() {
+            // Each name twice (a second pattern), some never matching.
+            m.add_rule(n, r#"{"k": ["v"]}"#).unwrap();
+            let other = if i % 3 == 0 { "v" } else { "w" };
+            m.add_rule(n, &format!(r#"{{"j": ["{other}"]}}"#)).unwrap();
+        }
+        let got = m.rules_for_event(br#"{"k": "v", "j": "v"}"#).unwrap();
+        let mut want: Vec<&str> = names.iter().map(String::as_str).collect();
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(got.iter().map(|n| &**n).collect::<Vec<_>>(), want);
+        assert!(m.stats().segments > 1);
+        // Fewer than `FEW_NAMES`: sorted without keys.
+        let got = m.rules_for_event(br#"{"j": "v"}"#).unwrap();
+        let mut want: Vec<&str> =
+            names.iter().enumerate().filter(|(i, _)| i % 3 == 0).map(|(_, n)| n.as_str()).collect();
+        want.sort_unstable();
+        assert!(want.len() <= FEW_NAMES && want.len() > 3);
+        assert_eq!(got.iter().map(|n| &**n).collect::<Vec<_>>(), want);
+    }
 
     /// Scanned or sorted, the hits and presence records give each
     /// condition and field the same ascending, distinct contexts.

@@ -230,7 +230,7 @@ impl<'a, 't> Scanner<'a, 't> {
             Some(_) => return Err(s.syntax("expected a JSON value")),
             None => return Err(s.syntax("empty input")),
         }
-        if let Flow::Continue = s.object(0, Some(Chain::root()), visitor)? {
+        if let Flow::Continue = s.object::<true>(0, Some(Chain::root()), visitor)? {
             s.ws();
             if s.pos < s.bytes.len() {
                 return Err(s.syntax("trailing characters after the event"));
@@ -286,13 +286,23 @@ impl<'a, 't> Scanner<'a, 't> {
     /// used member name of an object on the chain or extend it with a dot
     /// (`"detail.type"` after `"detail"`). The trie checks that with a SIMD
     /// substring search over the rest (see `PathTrie::rest_is_unused`).
-    fn object(&mut self, node: u32, chain: Option<Chain>, v: &mut impl Visitor) -> Res<Flow> {
+    ///
+    /// `CHAIN` says whether `chain` may be `Some`: the copy for objects off
+    /// any chain (those inside arrays, most objects of GeoJSON events) has
+    /// none of the bookkeeping for stopping early.
+    fn object<const CHAIN: bool>(
+        &mut self,
+        node: u32,
+        chain: Option<Chain>,
+        v: &mut impl Visitor,
+    ) -> Res<Flow> {
         self.enter()?;
         self.pos += 1;
         let trie = self.trie;
         let here = &trie.nodes[node as usize];
         let children = &here.children;
-        let chain = chain.filter(|_| trie.can_stop(node));
+        let members = trie.members(node);
+        let chain = chain.filter(|_| CHAIN && trie.can_stop(node));
         let mut seen = Seen::default();
         self.ws();
         if self.peek() == Some(b'}') {
@@ -305,16 +315,30 @@ impl<'a, 't> Scanner<'a, 't> {
             if self.peek() != Some(b'"') {
                 return Err(self.syntax("expected a member name"));
             }
-            let (start, end, escaped) = self.string()?;
-            let child = if children.is_empty() {
+            // Most keys of a used object are the names of its few used
+            // members, recognised at once; the rest are read as strings.
+            let (start, end, escaped, child) = match members.plain(self.bytes, self.pos + 1) {
+                Some((c, len)) => {
+                    let start = self.pos + 1;
+                    self.pos = start + len + 1;
+                    (start, start + len, false, Some(c))
+                }
+                None => {
+                    let (start, end, escaped) = self.string()?;
+                    (start, end, escaped, None)
+                }
+            };
+            let child = if child.is_some() {
+                child
+            } else if children.is_empty() {
                 None
             } else if escaped {
                 let key = std::mem::take(&mut self.buf);
-                let c = trie.child(node, key.as_bytes());
+                let c = members.child(key.as_bytes());
                 self.buf = key;
                 c
             } else {
-                trie.child(node, &self.bytes[start..end])
+                members.child(&self.bytes[start..end])
             };
             self.ws();
             self.expect(b':', "expected ':' after a member name")?;
@@ -332,8 +356,20 @@ impl<'a, 't> Scanner<'a, 't> {
                         Some(ch) if counts && seen.len() + 1 == children.len() => ch.then(c),
                         _ => None,
                     };
-                    if let Flow::Done = self.value(c, last, v)? {
-                        return Ok(Flow::Done);
+                    let n = &trie.nodes[c as usize];
+                    match (n.field, self.peek()) {
+                        // A number at a field is reported here rather than
+                        // through `value` (which would do the same): most
+                        // leaves of GeoJSON events are numbers in small
+                        // objects, and the call costs more than the rest.
+                        (Some(field), Some(b'-' | b'0'..=b'9')) => {
+                            self.number_leaf(field, n.tracks_presence, v)?
+                        }
+                        _ => {
+                            if let Flow::Done = self.value(c, last, v)? {
+                                return Ok(Flow::Done);
+                            }
+                        }
                     }
                     if let (true, Some(ch)) = (counts, &chain) {
                         seen.push(c);
@@ -362,70 +398,75 @@ impl<'a, 't> Scanner<'a, 't> {
 
     /// A value at a used node: descend into objects and arrays, report
     /// leaves. `chain`: as for [`object`](Self::object), when the value is
-    /// the last used member missing on its way from the root.
+    /// the last used member missing on its way from the root. Inlined
+    /// where it is called, so objects and arrays (the elements of
+    /// coordinate arrays) go straight to their readers; leaves go on to
+    /// [`scalar`](Self::scalar).
+    #[inline(always)]
     fn value(&mut self, node: u32, chain: Option<Chain>, v: &mut impl Visitor) -> Res<Flow> {
-        let trie = self.trie;
-        let n = &trie.nodes[node as usize];
+        let n = &self.trie.nodes[node as usize];
         match self.peek() {
-            Some(b'{') => {
-                if n.children.is_empty() {
-                    self.skip_value().map(|_| Flow::Continue)
-                } else {
-                    self.object(node, chain, v)
-                }
-            }
+            Some(b'{') if !n.children.is_empty() => match chain {
+                Some(_) => self.object::<true>(node, chain, v),
+                None => self.object::<false>(node, None, v),
+            },
             Some(b'[') => self.array(node, v).map(|_| Flow::Continue),
-            _ => {
-                let Some(field) = n.field else {
-                    return self.skip_value().map(|_| Flow::Continue);
-                };
-                let tracks = n.tracks_presence;
-                let ctx_version = self.version;
-                match self.peek() {
-                    Some(b'"') => {
-                        let (start, end, escaped) = self.string()?;
-                        let ctx = Context { arrays: &self.arrays, version: ctx_version };
-                        let text = if escaped {
-                            self.buf.as_str()
-                        } else {
-                            // A string's bounds are ASCII quotes, so always char boundaries.
-                            self.text.get(start..end).unwrap_or_default()
-                        };
-                        v.leaf(field, tracks, Leaf::Str(text), ctx);
-                    }
-                    Some(b't') => {
-                        self.literal(b"true")?;
-                        v.leaf(
-                            field,
-                            tracks,
-                            Leaf::True,
-                            Context { arrays: &self.arrays, version: ctx_version },
-                        );
-                    }
-                    Some(b'f') => {
-                        self.literal(b"false")?;
-                        v.leaf(
-                            field,
-                            tracks,
-                            Leaf::False,
-                            Context { arrays: &self.arrays, version: ctx_version },
-                        );
-                    }
-                    Some(b'n') => {
-                        self.literal(b"null")?;
-                        v.leaf(
-                            field,
-                            tracks,
-                            Leaf::Null,
-                            Context { arrays: &self.arrays, version: ctx_version },
-                        );
-                    }
-                    Some(b'-' | b'0'..=b'9') => self.number_leaf(field, tracks, v)?,
-                    _ => return Err(self.syntax("expected a JSON value")),
-                }
-                Ok(Flow::Continue)
-            }
+            _ => self.scalar(node, v).map(|_| Flow::Continue),
         }
+    }
+
+    /// A value at a used node that is no object with used members and no
+    /// array: reported if the node is a field, else skipped.
+    fn scalar(&mut self, node: u32, v: &mut impl Visitor) -> Res<()> {
+        let n = &self.trie.nodes[node as usize];
+        let Some(field) = n.field.filter(|_| self.peek() != Some(b'{')) else {
+            return self.skip_value();
+        };
+        let tracks = n.tracks_presence;
+        let ctx_version = self.version;
+        match self.peek() {
+            Some(b'"') => {
+                let (start, end, escaped) = self.string()?;
+                let ctx = Context { arrays: &self.arrays, version: ctx_version };
+                let text = if escaped {
+                    self.buf.as_str()
+                } else {
+                    // A string's bounds are ASCII quotes, so always char boundaries.
+                    self.text.get(start..end).unwrap_or_default()
+                };
+                v.leaf(field, tracks, Leaf::Str(text), ctx);
+            }
+            Some(b't') => {
+                self.literal(b"true")?;
+                v.leaf(
+                    field,
+                    tracks,
+                    Leaf::True,
+                    Context { arrays: &self.arrays, version: ctx_version },
+                );
+            }
+            Some(b'f') => {
+                self.literal(b"false")?;
+                v.leaf(
+                    field,
+                    tracks,
+                    Leaf::False,
+                    Context { arrays: &self.arrays, version: ctx_version },
+                );
+            }
+            Some(b'n') => {
+                self.literal(b"null")?;
+                v.leaf(
+                    field,
+                    tracks,
+                    Leaf::Null,
+                    Context { arrays: &self.arrays, version: ctx_version },
+                );
+            }
+            Some(b'-' | b'0'..=b'9') => self.number_leaf(field, tracks, v)?,
+            _ => return Err(self.syntax("expected a JSON value")),
+        }
+        Ok(())
     }
 
     /// A number at a used field; reported unless the field's gate rules it out.

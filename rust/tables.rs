@@ -231,7 +231,9 @@ pub type Bound<K> = Option<(K, bool)>;
 /// The distinct endpoints split the key space into elementary positions
 /// (each endpoint, and each gap between neighbours); every range covers a run
 /// of positions and is stored on the O(log n) nodes of a segment tree that
-/// cover that run. A query walks one leaf-to-root path.
+/// cover that run. A query walks one leaf-to-root path. Where that costs
+/// little memory (ranges that seldom overlap), each position's whole list
+/// is also kept, so a query reads one list instead of walking the path.
 #[derive(Debug, Clone)]
 pub struct IntervalIndex<K> {
     points: Vec<K>,
@@ -239,13 +241,28 @@ pub struct IntervalIndex<K> {
     /// CSR: targets of node `i` are `targets[offsets[i]..offsets[i + 1]]`.
     offsets: Vec<u32>,
     targets: Vec<u32>,
+    /// CSR by position: the targets of the path from its leaf to the root
+    /// (in the walk's order); empty when they would be too many.
+    flat_offsets: Vec<u32>,
+    flat_targets: Vec<u32>,
 }
 
 impl<K: Ord + Copy> Default for IntervalIndex<K> {
     fn default() -> Self {
-        IntervalIndex { points: Vec::new(), size: 0, offsets: Vec::new(), targets: Vec::new() }
+        IntervalIndex {
+            points: Vec::new(),
+            size: 0,
+            offsets: Vec::new(),
+            targets: Vec::new(),
+            flat_offsets: Vec::new(),
+            flat_targets: Vec::new(),
+        }
     }
 }
+
+/// Whole lists by position are kept while they hold at most this many
+/// targets per position (on average).
+const FLAT_PER_POSITION: usize = 8;
 
 impl<K: Ord + Copy> IntervalIndex<K> {
     pub fn build(ranges: &[(Bound<K>, Bound<K>, u32)]) -> Self {
@@ -309,12 +326,71 @@ impl<K: Ord + Copy> IntervalIndex<K> {
             targets.extend(n);
             offsets.push(targets.len() as u32);
         }
-        IntervalIndex { points, size, offsets, targets }
+        let mut index = IntervalIndex {
+            points,
+            size,
+            offsets,
+            targets,
+            flat_offsets: Vec::new(),
+            flat_targets: Vec::new(),
+        };
+        let mut flat_offsets = vec![0u32];
+        let mut flat_targets = Vec::new();
+        for position in 0..positions {
+            index.walk(position, &mut |t| flat_targets.push(t));
+            if flat_targets.len() > FLAT_PER_POSITION * positions {
+                return index;
+            }
+            flat_offsets.push(flat_targets.len() as u32);
+        }
+        index.flat_offsets = flat_offsets;
+        index.flat_targets = flat_targets;
+        index
+    }
+
+    /// Reports the targets on the path from `position`'s leaf to the root.
+    #[inline]
+    fn walk(&self, position: usize, hit: &mut impl FnMut(u32)) {
+        let mut node = position + self.size;
+        while node >= 1 {
+            let (a, b) = (self.offsets[node] as usize, self.offsets[node + 1] as usize);
+            self.targets[a..b].iter().for_each(|&t| hit(t));
+            node >>= 1;
+        }
+    }
+
+    /// Reports the target of every range that contains the elementary
+    /// `position`.
+    #[inline(always)]
+    fn report(&self, position: usize, hit: &mut impl FnMut(u32)) {
+        match self.flat_offsets.get(position..position + 2) {
+            Some(&[a, b]) => self.flat_targets[a as usize..b as usize].iter().for_each(|&t| hit(t)),
+            _ => self.walk(position, hit),
+        }
+    }
+
+    /// When no range endpoint lies within `low..=high` (which holds `key`),
+    /// reports every range that contains `key` — the same for every key in
+    /// `low..=high` — and returns true; else reports nothing and returns
+    /// false. One search for both (the endpoints nearest `key` are the
+    /// ones that could lie within).
+    #[inline]
+    pub fn find_clear_of(&self, key: K, low: K, high: K, hit: &mut impl FnMut(u32)) -> bool {
+        if self.points.is_empty() {
+            return true;
+        }
+        let i = self.points.partition_point(|p| *p < key);
+        if self.points.get(i).is_some_and(|p| *p <= high) || (i > 0 && self.points[i - 1] >= low) {
+            return false;
+        }
+        // `key` is no endpoint: it lies in the gap before `points[i]`.
+        self.report(2 * i, hit);
+        true
     }
 
     /// Is some range endpoint within `low..=high`?
-    #[inline]
-    pub fn has_point_in(&self, low: K, high: K) -> bool {
+    #[cfg(test)]
+    fn has_point_in(&self, low: K, high: K) -> bool {
         let i = self.points.partition_point(|p| *p < low);
         i < self.points.len() && self.points[i] <= high
     }
@@ -333,12 +409,7 @@ impl<K: Ord + Copy> IntervalIndex<K> {
             Ok(i) => 2 * i + 1,
             Err(i) => 2 * i,
         };
-        let mut node = position + self.size;
-        while node >= 1 {
-            let (a, b) = (self.offsets[node] as usize, self.offsets[node + 1] as usize);
-            self.targets[a..b].iter().for_each(|&t| hit(t));
-            node >>= 1;
-        }
+        self.report(position, hit);
     }
 }
 
@@ -366,6 +437,54 @@ mod tests {
         assert_eq!(q(15), vec![1, 3]);
         assert_eq!(q(20), vec![1, 3]);
         assert_eq!(q(21), vec![3]);
+    }
+
+    /// Stabbing queries agree with a scan of the ranges, by whole lists
+    /// (few overlaps) and by tree walks (many); `find_clear_of` fires the
+    /// same ranges when no endpoint is near, and nothing otherwise.
+    #[test]
+    fn intervals_flat_or_walked() {
+        let mut state = 11u64;
+        let mut next = |n: u64| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let mut flat = [0, 0];
+        for round in 0..200 {
+            let n = 1 + round % 40;
+            let spread = if round % 2 == 0 { 1000 } else { 30 };
+            let mut ranges = Vec::new();
+            for t in 0..n as u32 {
+                let a = next(spread);
+                let b = a + next(if round % 3 == 0 { spread } else { 5 });
+                let lo = (next(4) > 0).then(|| (a, next(2) == 0));
+                let hi = (next(4) > 0).then(|| (b, next(2) == 0));
+                ranges.push((lo, hi, t));
+            }
+            let idx = IntervalIndex::build(&ranges);
+            flat[idx.flat_offsets.is_empty() as usize] += 1;
+            let inside = |k: u64, (lo, hi, _): &(Bound<u64>, Bound<u64>, u32)| {
+                lo.is_none_or(|(a, incl)| if incl { k >= a } else { k > a })
+                    && hi.is_none_or(|(b, incl)| if incl { k <= b } else { k < b })
+            };
+            for _ in 0..50 {
+                let k = next(spread + 10);
+                let mut want: Vec<u32> =
+                    ranges.iter().filter(|r| inside(k, r)).map(|r| r.2).collect();
+                want.sort();
+                let mut got = vec![];
+                idx.find(k, &mut |t| got.push(t));
+                got.sort();
+                assert_eq!(got, want, "round {round} key {k}");
+                let (low, high) = (k.saturating_sub(next(3)), k + next(3));
+                let mut near = vec![];
+                let clear = idx.find_clear_of(k, low, high, &mut |t| near.push(t));
+                assert_eq!(clear, !idx.has_point_in(low, high), "round {round} key {k}");
+                near.sort();
+                assert_eq!(near, if clear { want } else { vec![] }, "round {round} key {k}");
+            }
+        }
+        assert!(flat[0] > 20 && flat[1] > 20, "{flat:?}");
     }
 
     #[test]

@@ -287,10 +287,12 @@ impl FieldMatcher {
             }
         }
         if !self.ranges.is_empty() {
-            if near.usable && !self.ranges.has_point_in(order_key(near.low), order_key(near.high)) {
-                self.ranges.find(order_key(near.approx), fire);
-            } else if let Some(v) = value() {
-                self.ranges.find(order_key(v), fire);
+            let (approx, low, high) =
+                (order_key(near.approx), order_key(near.low), order_key(near.high));
+            if !(near.usable && self.ranges.find_clear_of(approx, low, high, fire)) {
+                if let Some(v) = value() {
+                    self.ranges.find(order_key(v), fire);
+                }
             }
         }
     }
@@ -308,6 +310,44 @@ impl FieldMatcher {
         }
     }
 
+    /// The string matchers, out of line: a number leaf's matching then
+    /// does none of their set-up.
+    #[inline(never)]
+    fn string(&self, s: &str, mut fire: impl FnMut(u32)) {
+        let bytes = s.as_bytes();
+        if !self.exact.is_empty() {
+            self.exact.get(bytes).iter().for_each(|&t| fire(t));
+        }
+        if !self.prefix.is_empty() {
+            self.prefix.find_prefixes(bytes.iter().copied(), &mut fire);
+        }
+        if !self.suffix.is_empty() {
+            self.suffix.find_prefixes(bytes.iter().rev().copied(), &mut fire);
+        }
+        if self.uses_fold {
+            with_folded(s, |fb| {
+                self.fold_eq.get(fb).iter().for_each(|&t| fire(t));
+                if !self.fold_prefix.is_empty() {
+                    self.fold_prefix.find_prefixes(fb.iter().copied(), &mut fire);
+                }
+                if !self.fold_suffix.is_empty() {
+                    self.fold_suffix.find_prefixes(fb.iter().rev().copied(), &mut fire);
+                }
+            });
+        }
+        if !self.wildcards.is_empty() {
+            self.wildcards.find(bytes, |i| fire(self.wildcard_targets[i]));
+        }
+        if self.uses_ip {
+            if let Some(key) = ip::parse(s) {
+                if let Some(ts) = self.ip_eq.get(&key) {
+                    ts.iter().for_each(|&t| fire(t));
+                }
+                self.cidr.find((key.family, key.bits), &mut fire);
+            }
+        }
+    }
+
     /// Reports every slot whose predicate on this field holds for `leaf`.
     #[inline]
     pub fn eval(&self, leaf: Leaf<'_>, scratch: &mut ValueScratch, hit: &mut impl FnMut(u32)) {
@@ -322,40 +362,7 @@ impl FieldMatcher {
         };
         self.exists.iter().for_each(|&t| fire(t));
         match leaf {
-            Leaf::Str(s) => {
-                let bytes = s.as_bytes();
-                if !self.exact.is_empty() {
-                    self.exact.get(bytes).iter().for_each(|&t| fire(t));
-                }
-                if !self.prefix.is_empty() {
-                    self.prefix.find_prefixes(bytes.iter().copied(), &mut fire);
-                }
-                if !self.suffix.is_empty() {
-                    self.suffix.find_prefixes(bytes.iter().rev().copied(), &mut fire);
-                }
-                if self.uses_fold {
-                    with_folded(s, |fb| {
-                        self.fold_eq.get(fb).iter().for_each(|&t| fire(t));
-                        if !self.fold_prefix.is_empty() {
-                            self.fold_prefix.find_prefixes(fb.iter().copied(), &mut fire);
-                        }
-                        if !self.fold_suffix.is_empty() {
-                            self.fold_suffix.find_prefixes(fb.iter().rev().copied(), &mut fire);
-                        }
-                    });
-                }
-                if !self.wildcards.is_empty() {
-                    self.wildcards.find(bytes, |i| fire(self.wildcard_targets[i]));
-                }
-                if self.uses_ip {
-                    if let Some(key) = ip::parse(s) {
-                        if let Some(ts) = self.ip_eq.get(&key) {
-                            ts.iter().for_each(|&t| fire(t));
-                        }
-                        self.cidr.find((key.family, key.bits), &mut fire);
-                    }
-                }
-            }
+            Leaf::Str(s) => self.string(s, &mut fire),
             Leaf::Num(text, read) => {
                 if !self.num_text.is_empty() {
                     self.num_text.get(text.as_bytes()).iter().for_each(|&t| fire(t));
