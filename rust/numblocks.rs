@@ -187,11 +187,12 @@ fn numbers(m: &Masks, prev: &Masks, prev_zero_start: u64, in_fraction: &mut bool
     let bytes = m.digit | m.minus | m.dot;
     let after = next_byte(bytes, prev.digit | prev.minus | prev.dot);
     let after_dot = next_byte(m.dot, prev.dot);
+    let after_digit = next_byte(m.digit, prev.digit);
     let mut faults = m.minus & after;
     faults |= next_byte(m.minus, prev.minus) & !m.digit;
-    faults |= m.dot & !next_byte(m.digit, prev.digit);
+    faults |= m.dot & !after_digit;
     faults |= after_dot & !m.digit;
-    let zero_start = m.zero & !next_byte(m.digit, prev.digit) & !after_dot;
+    let zero_start = m.zero & !after_digit & !after_dot;
     faults |= next_byte(zero_start, prev_zero_start) & m.digit;
     faults |= past_digits(m.digit, after_dot, in_fraction) & m.dot;
     Numbers { bytes, starts: bytes & !after, after, zero_start, faults }
