@@ -876,13 +876,8 @@ mod tests {
     /// both signs, fractions of 1-18 digits near the window's own.
     #[test]
     fn window_turns_away_only_what_lies_outside() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut r = crate::testing::Rng(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: u64| r.below(n as usize) as u64;
         let centres: [f64; 5] =
             [37.807_807_921_694_09, -122.429_163_609_223_55, 0.5, 3.0000000001, 9999999.25];
         let mut windows: Vec<NumWindow> = centres

@@ -47,6 +47,8 @@ pub mod pattern;
 pub mod scanner;
 mod segment;
 mod tables;
+#[cfg(test)]
+mod testing;
 mod values;
 pub mod wildcard;
 

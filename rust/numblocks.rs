@@ -577,16 +577,7 @@ mod tests {
     use super::*;
     use crate::json::{parse, Json};
 
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-    }
+    use crate::testing::Rng;
 
     /// Appends a number: mostly coordinates around the window's centre
     /// (`37.807807921694092`) and its sign's other side, sometimes a near
@@ -838,6 +829,20 @@ mod tests {
         takes
     }
 
+    /// How deep `v` nests, counting the containers from `depth` (a scalar
+    /// adds none).
+    fn deepest(v: &Json, depth: usize) -> usize {
+        match v {
+            Json::Array(items) => {
+                items.iter().map(|i| deepest(i, depth + 1)).max().unwrap_or(depth)
+            }
+            Json::Object(members) => {
+                members.iter().map(|(_, v)| deepest(v, depth + 1)).max().unwrap_or(depth)
+            }
+            _ => depth - 1,
+        }
+    }
+
     /// What `skip` takes is a valid array (our JSON reader parses exactly
     /// `open..end`) of numbers, arrays and objects, no deeper than allowed;
     /// and it takes every such array of the shapes it is for (spaces only,
@@ -869,41 +874,13 @@ mod tests {
                 taken += 1;
                 let claimed = &text[open..end];
                 let parsed = parse(claimed).unwrap_or_else(|e| panic!("{claimed:?}: {e}"));
-                fn deepest(v: &Json, depth: usize) -> usize {
-                    match v {
-                        Json::Array(items) => {
-                            items.iter().map(|i| deepest(i, depth + 1)).max().unwrap_or(depth)
-                        }
-                        Json::Object(members) => members
-                            .iter()
-                            .map(|(_, v)| deepest(v, depth + 1))
-                            .max()
-                            .unwrap_or(depth),
-                        _ => depth - 1,
-                    }
-                }
                 let d = deepest(&parsed, 1);
                 assert!(d <= levels, "{claimed} is {d} deep, {levels} allowed");
                 if takes {
                     assert_eq!(end, close, "{text}");
                 }
             }
-            let fits = parse(&text[open..close]).is_ok_and(|v| {
-                fn deepest(v: &Json, depth: usize) -> usize {
-                    match v {
-                        Json::Array(items) => {
-                            items.iter().map(|i| deepest(i, depth + 1)).max().unwrap_or(depth)
-                        }
-                        Json::Object(members) => members
-                            .iter()
-                            .map(|(_, v)| deepest(v, depth + 1))
-                            .max()
-                            .unwrap_or(depth),
-                        _ => depth - 1,
-                    }
-                }
-                deepest(&v, 1) <= levels
-            });
+            let fits = parse(&text[open..close]).is_ok_and(|v| deepest(&v, 1) <= levels);
             if takes && fits && looks_like_numbers(t, open) {
                 should += 1;
                 assert!(got.is_some(), "not taken: {:?} at {open} in {text:?}", &text[open..close]);

@@ -436,32 +436,14 @@ impl<'a, 't> Scanner<'a, 't> {
                 };
                 v.leaf(field, tracks, Leaf::Str(text), ctx);
             }
-            Some(b't') => {
-                self.literal(b"true")?;
-                v.leaf(
-                    field,
-                    tracks,
-                    Leaf::True,
-                    Context { arrays: &self.arrays, version: ctx_version },
-                );
-            }
-            Some(b'f') => {
-                self.literal(b"false")?;
-                v.leaf(
-                    field,
-                    tracks,
-                    Leaf::False,
-                    Context { arrays: &self.arrays, version: ctx_version },
-                );
-            }
-            Some(b'n') => {
-                self.literal(b"null")?;
-                v.leaf(
-                    field,
-                    tracks,
-                    Leaf::Null,
-                    Context { arrays: &self.arrays, version: ctx_version },
-                );
+            Some(c @ (b't' | b'f' | b'n')) => {
+                let (word, leaf): (&'static [u8], _) = match c {
+                    b't' => (b"true", Leaf::True),
+                    b'f' => (b"false", Leaf::False),
+                    _ => (b"null", Leaf::Null),
+                };
+                self.literal(word)?;
+                v.leaf(field, tracks, leaf, Context { arrays: &self.arrays, version: ctx_version });
             }
             Some(b'-' | b'0'..=b'9') => self.number_leaf(field, tracks, v)?,
             _ => return Err(self.syntax("expected a JSON value")),
@@ -1600,20 +1582,7 @@ mod tests {
         [(got, new.pos, new.depth), (want, old.pos, old.depth)]
     }
 
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-
-        fn pick<'x>(&mut self, from: &[&'x str]) -> &'x str {
-            from[self.below(from.len())]
-        }
-    }
+    use crate::testing::Rng;
 
     /// Whitespace between tokens: mostly none or one space (the cases the
     /// skipper takes in one compare), sometimes runs of every kind.
