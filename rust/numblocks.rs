@@ -212,8 +212,8 @@ fn block_at<'b>(b: &'b [u8], at: usize, tail: &'b mut [u8; 64]) -> Option<&'b [u
     }
 }
 
-/// Each bit set from the lowest bit of a run of quotes' pairs: bit `i` is
-/// the parity of the quotes at or before `i`.
+/// Bit `i` is the parity of the set bits of `x` at or below `i`: over a
+/// block's quotes, 1 from each opening quote up to its closing one.
 #[inline(always)]
 fn prefix_xor(mut x: u64) -> u64 {
     x ^= x << 1;
