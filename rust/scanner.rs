@@ -147,29 +147,6 @@ fn ruled_out(b: &[u8], window: (f64, f64)) -> Result<Option<usize>, usize> {
     }
 }
 
-/// The array of numbers whose `[` is at `b[open]`, when its window turns
-/// every element away by its text ([`NumWindow::out_by_text`], which checks
-/// each number's syntax): the offset just past its `]`. `None` at anything
-/// else (the caller then reads the array the general way), having judged
-/// nothing.
-#[inline(always)]
-fn pass_numbers(b: &[u8], open: usize, window: &NumWindow) -> Option<usize> {
-    let mut p = skip_ws(b, open + 1);
-    loop {
-        let end = window.out_by_text(b, p)?;
-        if pair_at(b, end) == COMMA_SPACE {
-            p = skip_ws(b, end + 2);
-            continue;
-        }
-        let after = skip_ws(b, end);
-        match byte_at(b, after) {
-            b',' => p = skip_ws(b, after + 1),
-            b']' => return Some(after + 1),
-            _ => return None,
-        }
-    }
-}
-
 /// The scanner's growable buffers (the skipper's stack), kept by the caller
 /// between events so skipping allocates nothing once it has grown.
 #[derive(Debug, Default)]
@@ -510,20 +487,13 @@ impl<'a, 't> Scanner<'a, 't> {
                         _ => break,
                     },
                 },
-                b'[' if level < 8 && self.depth + level < self.max_depth => {
-                    // Most nested arrays are points: numbers only, each
-                    // turned away by its text.
-                    if let Some(end) = pass_numbers(b, at, window) {
-                        self.next_array += 1;
-                        end
-                    } else {
-                        let ids = self.next_array;
-                        match self.pass_array(at, window, level + 1) {
-                            Some(end) => end,
-                            None => {
-                                self.next_array = ids;
-                                break;
-                            }
+                b'[' => {
+                    let ids = self.next_array;
+                    match self.pass_array(at, window, level + 1) {
+                        Some(end) => end,
+                        None => {
+                            self.next_array = ids;
+                            break;
                         }
                     }
                 }
