@@ -201,7 +201,7 @@ pub(crate) fn number_end(b: &[u8], start: usize) -> Result<usize, usize> {
 
 /// [`number_end`] for every shape, digit run by digit run.
 #[inline]
-pub(crate) fn number_end_plain(b: &[u8], start: usize) -> Result<usize, usize> {
+fn number_end_plain(b: &[u8], start: usize) -> Result<usize, usize> {
     let mut i = start + usize::from(b.get(start) == Some(&b'-'));
     match b.get(i) {
         Some(b'0') => i += 1,
@@ -440,23 +440,6 @@ impl NumWindow {
 pub(crate) fn number_end_short(b: &[u8], start: usize) -> Option<usize> {
     let int = start + usize::from(*b.get(start)? == b'-');
     let chunk: &[u8; 24] = b.get(int..)?.first_chunk()?;
-    let n = unsigned_short_len(chunk)?;
-    // No exponent after the digits.
-    if chunk[n] | 0x20 == b'e' {
-        return None;
-    }
-    Some(int + n)
-}
-
-/// [`number_end_short`] past the sign, but for the exponent: the length of
-/// the digits, dot and digits at the start of `chunk` (no zero before more
-/// integer digits, one to seven of them), when they end in the chunk;
-/// `None` otherwise. What follows them is the caller's to judge: an `e` or
-/// `E` there begins an exponent. The skipper's loop over objects of numbers
-/// calls it on a window it has already bounded, so that no position needs a
-/// check of its own, and it wants a separator there anyway.
-#[inline(always)]
-pub(crate) fn unsigned_short_len(chunk: &[u8; 24]) -> Option<usize> {
     let word = |k: usize| {
         let mut w = [0u8; 8];
         w.copy_from_slice(&chunk[8 * k..8 * k + 8]);
@@ -487,11 +470,11 @@ pub(crate) fn unsigned_short_len(chunk: &[u8; 24]) -> Option<usize> {
             16 + m2.trailing_zeros() / 8
         }
     };
-    // At least one fraction digit.
-    if stop == p + 1 {
+    // At least one fraction digit, and no exponent after them.
+    if stop == p + 1 || chunk[stop as usize] | 0x20 == b'e' {
         return None;
     }
-    Some(stop as usize)
+    Some(int + stop as usize)
 }
 
 /// The high bit of each byte of `w` (little-endian) that is not an ASCII

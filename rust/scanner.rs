@@ -1063,8 +1063,7 @@ fn flat_elements(b: &[u8], pos: usize, nest: bool) -> (usize, Step, u8) {
 
 /// What [`flat_item`] made of a value.
 enum Flat {
-    /// All of it: its length (for a run of objects of numbers, up to the
-    /// end of the last; the array goes on after it as after one element).
+    /// All of it: its length.
     Taken(usize),
     /// None of it.
     Not,
@@ -1092,18 +1091,11 @@ fn after_separator(s: &[u8], at: usize, sep: u8) -> Option<&[u8]> {
 /// it, or, if `nest` (the depth limit allows one more level), when it is an
 /// object or array one level deep: members or elements `flat_value` takes,
 /// at most one space after its opening bracket, around each separator and
-/// before its closing bracket. `None` for anything else. Objects that begin
-/// `{ "c": ` (a one-letter key) are tried by [`number_objects`] first, and
-/// its run of elements is taken as if it were one.
+/// before its closing bracket. `None` for anything else.
 #[inline(always)]
 fn flat_item(v: &[u8], nest: bool) -> Flat {
     match v.first() {
-        Some(b'{') if nest && first_letter_key(word_at(v, 0)) => match number_objects(v) {
-            Some(n) => Flat::Taken(n),
-            None => flat_container(v),
-        },
-        Some(b'{') if nest => flat_container(v),
-        Some(b'[') if nest => flat_container(v),
+        Some(b'{' | b'[') if nest => flat_container(v),
         _ => match flat_value(v) {
             Some(n) => Flat::Taken(n),
             None => Flat::Not,
@@ -1154,118 +1146,6 @@ fn flat_container(v: &[u8]) -> Flat {
     }
 }
 
-/// The length of a run of array elements at the start of `v`, up to the
-/// end of the last, when they are objects written as citylots2 writes its
-/// points, `{ "x": -122.51149576869115, "y": 37.80749095346456, "z": 0.0 }`:
-/// `{ ` and members `"c": ` with a key of one ASCII letter and a number,
-/// each but the last followed by `, `, and ` }` or `}` after the last; the
-/// objects separated by `,` and at most one space. `None` when the first is
-/// not one. One loop from number to number: after each, one word holds the
-/// next member's `, "c": ` (one mask and compare, and the letter test) or
-/// the closing bracket, and then the next object's `{ "c": `, without
-/// [`flat_container`]'s dispatch on each token and its bookkeeping for
-/// where it stopped, and without [`flat_elements`]' on each element. An
-/// object it cannot take whole (other keys, values or spacing, the input
-/// ending within 32 bytes of a number) ends the run before it, and then
-/// `flat_container` reads that one from its start: what this takes is
-/// valid JSON, and what it declines it does not judge. Its own function, so
-/// that the loop keeps its constants in registers.
-#[inline(never)]
-fn number_objects(v: &[u8]) -> Option<usize> {
-    if !first_letter_key(word_at(v, 0)) {
-        return None;
-    }
-    // The end of the last object passed whole.
-    let mut done = None;
-    // The first byte of a number.
-    let mut at = 7;
-    loop {
-        // A number of the short shape and the word after it fit in a window
-        // of 32 bytes from its first byte, in which no read needs a bounds
-        // check of its own.
-        let Some(m) = v.get(at..).and_then(<[u8]>::first_chunk::<32>) else { return done };
-        let int = usize::from(m[0] == b'-');
-        let (end, after) = match m[int..].first_chunk().and_then(crate::json::unsigned_short_len) {
-            Some(n) => {
-                let k = int + n;
-                let after = m.get(k..).and_then(<[u8]>::first_chunk::<8>).copied();
-                (at + k, after.map_or(0, u64::from_le_bytes))
-            }
-            None => match crate::json::number_end_plain(v, at) {
-                Ok(end) => (end, word_at(v, end)),
-                Err(_) => return done,
-            },
-        };
-        // An exponent after the digits is none of these.
-        if next_letter_key(after) {
-            at = end + 7;
-            continue;
-        }
-        let close = match after as u16 {
-            SPACE_CLOSE => end + 2,
-            p if p as u8 == b'}' => end + 1,
-            _ => return done,
-        };
-        done = Some(close);
-        let next = match pair_at(v, close) {
-            COMMA_SPACE => close + 2,
-            p if p as u8 == b',' => close + 1,
-            _ => return done,
-        };
-        if !first_letter_key(word_at(v, next)) {
-            return done;
-        }
-        at = next + 7;
-    }
-}
-
-/// The eight bytes at `v[i]` as a little-endian word, zeros past the end of
-/// the input (a zero byte is none of the bytes the tests on it look for).
-#[inline(always)]
-fn word_at(v: &[u8], i: usize) -> u64 {
-    match v.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        Some(&w) => u64::from_le_bytes(w),
-        None => word_at_end(v, i),
-    }
-}
-
-/// [`word_at`] within eight bytes of the end.
-#[cold]
-#[inline(never)]
-fn word_at_end(v: &[u8], i: usize) -> u64 {
-    let mut w = [0u8; 8];
-    let rest = v.get(i..).unwrap_or_default();
-    let n = rest.len().min(8);
-    w[..n].copy_from_slice(&rest[..n]);
-    u64::from_le_bytes(w)
-}
-
-/// Whether the word `w` begins with `{ "c": `, `c` an ASCII letter: an
-/// object [`number_objects`] takes the start of. `flat_item` asks before
-/// the call, which spares it the objects of other shapes (the arrays of
-/// tags in the bus events).
-#[inline(always)]
-fn first_letter_key(w: u64) -> bool {
-    const MASK: u64 = 0x00ff_ffff_00ff_ffff;
-    const KEY: u64 = u64::from_le_bytes(*b"{ \"\0\": \0");
-    w & MASK == KEY && is_letter((w >> 24) as u8)
-}
-
-/// Whether the word `w` begins with `, "c": `, `c` an ASCII letter: the
-/// next member of an object [`number_objects`] takes.
-#[inline(always)]
-fn next_letter_key(w: u64) -> bool {
-    const MASK: u64 = 0x00ff_ffff_00ff_ffff;
-    const KEY: u64 = u64::from_le_bytes(*b", \"\0\": \0");
-    w & MASK == KEY && is_letter((w >> 24) as u8)
-}
-
-/// An ASCII letter: a key byte that needs no escape and ends no string.
-#[inline(always)]
-fn is_letter(c: u8) -> bool {
-    (c | 0x20).wrapping_sub(b'a') < 26
-}
-
 /// `s` past one leading space, if it has one.
 #[inline(always)]
 fn one_space(s: &[u8]) -> &[u8] {
@@ -1291,7 +1171,6 @@ fn flat_value(v: &[u8]) -> Option<usize> {
 
 const COLON_SPACE: u16 = u16::from_le_bytes(*b": ");
 const COMMA_SPACE: u16 = u16::from_le_bytes(*b", ");
-const SPACE_CLOSE: u16 = u16::from_le_bytes(*b" }");
 
 /// The two bytes at `i` as a little-endian word, or 0 when the input ends
 /// before them (0 is no pair the skipper looks for).
@@ -1596,8 +1475,8 @@ mod tests {
         ]));
     }
 
-    /// An object of numbers with one-letter keys (the shape of the skipper's
-    /// `number_objects`), its spacing and keys mostly as citylots2 has them,
+    /// An object of numbers with one-letter keys (the shape of citylots2's
+    /// points), its spacing and keys mostly as citylots2 has them,
     /// sometimes not.
     fn number_object(r: &mut Rng, out: &mut String) {
         out.push_str(r.pick(&["{ ", "{ ", "{", "{  "]));
@@ -1801,9 +1680,9 @@ mod tests {
             (r#"{ "x": [ } ]"#, 9, 9),
             (r#"[ "open"#, 7, 7),
         ];
-        // Inside arrays of objects of numbers, tried as they are (the
-        // general path) and followed by more input (`number_objects`, which
-        // reads in windows that must fit in the input).
+        // Inside arrays of objects of numbers, tried as they are and
+        // followed by more input (so that reads in windows of the input
+        // fit).
         let windowed: &[(&str, usize, usize)] = &[
             (r#"[ { "x": -1.5, "y": 1. } ]"#, 22, 22),
             (r#"[ { "x": 0.5 "y": 1 } ]"#, 13, 13),
