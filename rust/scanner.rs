@@ -333,20 +333,8 @@ impl<'a, 't> Scanner<'a, 't> {
                         Some(ch) if counts && seen.len() + 1 == children.len() => ch.then(c),
                         _ => None,
                     };
-                    let n = &trie.nodes[c as usize];
-                    match (n.field, self.peek()) {
-                        // A number at a field is reported here rather than
-                        // through `value` (which would do the same): most
-                        // leaves of GeoJSON events are numbers in small
-                        // objects, and the call costs more than the rest.
-                        (Some(field), Some(b'-' | b'0'..=b'9')) => {
-                            self.number_leaf(field, n.tracks_presence, v)?
-                        }
-                        _ => {
-                            if let Flow::Done = self.value(c, last, v)? {
-                                return Ok(Flow::Done);
-                            }
-                        }
+                    if let Flow::Done = self.value(c, last, v)? {
+                        return Ok(Flow::Done);
                     }
                     if let (true, Some(ch)) = (counts, &chain) {
                         seen.push(c);
@@ -377,23 +365,28 @@ impl<'a, 't> Scanner<'a, 't> {
     /// leaves. `chain`: as for [`object`](Self::object), when the value is
     /// the last used member missing on its way from the root. Inlined
     /// where it is called, so objects and arrays (the elements of
-    /// coordinate arrays) go straight to their readers; leaves go on to
-    /// [`scalar`](Self::scalar).
+    /// coordinate arrays) and numbers at a field (most leaves of GeoJSON
+    /// events, in small objects) go straight to their readers; other leaves
+    /// go on to [`scalar`](Self::scalar).
     #[inline(always)]
     fn value(&mut self, node: u32, chain: Option<Chain>, v: &mut impl Visitor) -> Res<Flow> {
         let n = &self.trie.nodes[node as usize];
-        match self.peek() {
-            Some(b'{') if !n.children.is_empty() => match chain {
+        match (self.peek(), n.field) {
+            (Some(b'{'), _) if !n.children.is_empty() => match chain {
                 Some(_) => self.object::<true>(node, chain, v),
                 None => self.object::<false>(node, None, v),
             },
-            Some(b'[') => self.array(node, v).map(|_| Flow::Continue),
+            (Some(b'['), _) => self.array(node, v).map(|_| Flow::Continue),
+            (Some(b'-' | b'0'..=b'9'), Some(field)) => {
+                self.number_leaf(field, n.tracks_presence, v).map(|_| Flow::Continue)
+            }
             _ => self.scalar(node, v).map(|_| Flow::Continue),
         }
     }
 
-    /// A value at a used node that is no object with used members and no
-    /// array: reported if the node is a field, else skipped.
+    /// A value at a used node that is no object with used members, no
+    /// array and no number at a field (those are [`value`](Self::value)'s):
+    /// reported if the node is a field, else skipped.
     fn scalar(&mut self, node: u32, v: &mut impl Visitor) -> Res<()> {
         let n = &self.trie.nodes[node as usize];
         let Some(field) = n.field.filter(|_| self.peek() != Some(b'{')) else {
@@ -422,7 +415,6 @@ impl<'a, 't> Scanner<'a, 't> {
                 self.literal(word)?;
                 v.leaf(field, tracks, leaf, Context { arrays: &self.arrays, version: ctx_version });
             }
-            Some(b'-' | b'0'..=b'9') => self.number_leaf(field, tracks, v)?,
             _ => return Err(self.syntax("expected a JSON value")),
         }
         Ok(())
