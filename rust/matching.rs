@@ -686,19 +686,9 @@ mod tests {
     /// zero bytes, bytes above 0x7f.
     #[test]
     fn cmp_names_is_byte_order() {
-        let base: Vec<u8> = (0..20u8).map(|i| b'a' + i).collect();
-        let mut names: Vec<Vec<u8>> = Vec::new();
-        for len in 0..=20 {
-            let name = base[..len].to_vec();
-            for at in 0..len {
-                for b in [0u8, b'a' + at as u8 - 1, b'a' + at as u8 + 1, 0xff] {
-                    let mut other = name.clone();
-                    other[at] = b;
-                    names.push(other);
-                }
-            }
-            names.push(name);
-        }
+        let names = crate::testing::one_byte_apart(|at| {
+            vec![0, b'a' + at as u8 - 1, b'a' + at as u8 + 1, 0xff]
+        });
         for a in &names {
             for b in &names {
                 assert_eq!(cmp_names(a, b), a.cmp(b), "{a:?} {b:?}");

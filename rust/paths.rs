@@ -353,19 +353,7 @@ mod tests {
     /// any one byte (the last too) or only in length.
     #[test]
     fn same_key_is_equality() {
-        let base: Vec<u8> = (0..20u8).map(|i| b'a' + i).collect();
-        let mut keys: Vec<Vec<u8>> = Vec::new();
-        for len in 0..=20 {
-            let key = base[..len].to_vec();
-            for at in 0..len {
-                for b in [b'.', b'\\', 0xff] {
-                    let mut other = key.clone();
-                    other[at] = b;
-                    keys.push(other);
-                }
-            }
-            keys.push(key);
-        }
+        let keys = crate::testing::one_byte_apart(|_| vec![b'.', b'\\', 0xff]);
         for a in &keys {
             for b in &keys {
                 assert_eq!(same_key(a, b), a == b, "{a:?} {b:?}");
