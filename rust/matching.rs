@@ -16,6 +16,7 @@ use crate::machine::Snapshot;
 use crate::paths::FieldId;
 use crate::scanner::{self, Context, Leaf, Visitor};
 use crate::segment::{Segment, SubInfo, EAGER};
+use crate::tables::cmp_bytes;
 use crate::values::ValueScratch;
 use std::sync::Arc;
 
@@ -459,8 +460,8 @@ impl Snapshot {
             // Few: sorted as they are (computing keys costs more).
             let name = |&(si, p): &(u32, u32)| &self.segments[si as usize].patterns[p as usize];
             let mut names: Vec<Arc<str>> = matched.iter().map(|m| name(m).clone()).collect();
-            names.sort_unstable_by(|a, b| cmp_names(a.as_bytes(), b.as_bytes()));
-            names.dedup_by(|a, b| cmp_names(a.as_bytes(), b.as_bytes()).is_eq());
+            names.sort_unstable_by(|a, b| cmp_bytes(a.as_bytes(), b.as_bytes()));
+            names.dedup_by(|a, b| cmp_bytes(a.as_bytes(), b.as_bytes()).is_eq());
             return names;
         }
         let mut keyed: Vec<(u128, &Arc<str>)> = matched
@@ -478,11 +479,11 @@ impl Snapshot {
             let key = keyed[from].0;
             let to = from + keyed[from..].iter().take_while(|k| k.0 == key).count();
             if to - from > 1 {
-                keyed[from..to].sort_unstable_by(|a, b| cmp_names(a.1.as_bytes(), b.1.as_bytes()));
+                keyed[from..to].sort_unstable_by(|a, b| cmp_bytes(a.1.as_bytes(), b.1.as_bytes()));
             }
             from = to;
         }
-        keyed.dedup_by(|a, b| a.0 == b.0 && cmp_names(a.1.as_bytes(), b.1.as_bytes()).is_eq());
+        keyed.dedup_by(|a, b| a.0 == b.0 && cmp_bytes(a.1.as_bytes(), b.1.as_bytes()).is_eq());
         keyed.iter().map(|k| k.1.clone()).collect()
     }
 }
@@ -505,33 +506,6 @@ fn name_key(s: &[u8]) -> u128 {
         *d = b;
     }
     u128::from_be_bytes(k)
-}
-
-/// Byte-wise order of two names, eight bytes at a time, the last eight
-/// of the shorter length's overlapping the ones before (names are short: a
-/// call to `memcmp` costs more than the comparison).
-#[inline]
-fn cmp_names(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-    let word =
-        |s: &[u8], at: usize| u64::from_be_bytes(s[at..at + 8].try_into().unwrap_or_default());
-    let n = a.len().min(b.len());
-    if n >= 8 {
-        let mut i = 0;
-        while i + 8 < n {
-            let (x, y) = (word(a, i), word(b, i));
-            if x != y {
-                return x.cmp(&y);
-            }
-            i += 8;
-        }
-        let (x, y) = (word(a, n - 8), word(b, n - 8));
-        if x != y {
-            return x.cmp(&y);
-        }
-    } else if let Some(i) = (0..n).find(|&i| a[i] != b[i]) {
-        return a[i].cmp(&b[i]);
-    }
-    a.len().cmp(&b.len())
 }
 
 fn presence_of(presence: &[(FieldId, u32)], field: FieldId) -> &[(FieldId, u32)] {
@@ -680,18 +654,18 @@ fn search(
 mod tests {
     use super::*;
 
-    /// `cmp_names` orders like the byte-wise order of slices, and
+    /// `cmp_bytes` orders like the byte-wise order of slices, and
     /// `name_key` agrees with it where keys differ: lengths 0 to 20, names
     /// that differ in any one byte (the last too), or only in length,
     /// zero bytes, bytes above 0x7f.
     #[test]
-    fn cmp_names_is_byte_order() {
+    fn cmp_bytes_is_byte_order() {
         let names = crate::testing::one_byte_apart(|at| {
             vec![0, b'a' + at as u8 - 1, b'a' + at as u8 + 1, 0xff]
         });
         for a in &names {
             for b in &names {
-                assert_eq!(cmp_names(a, b), a.cmp(b), "{a:?} {b:?}");
+                assert_eq!(cmp_bytes(a, b), a.cmp(b), "{a:?} {b:?}");
                 // Keys order names as they do, or tie.
                 let (ka, kb) = (name_key(a), name_key(b));
                 assert!(ka == kb || ka.cmp(&kb) == a.cmp(b), "{a:?} {b:?}");

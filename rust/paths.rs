@@ -88,29 +88,12 @@ impl TrieNode {
     }
 }
 
-/// Are two keys of the same length equal? Compared here rather than by
-/// `==`: keys are short (`x`, `type`), and the call to `memcmp` that `==`
-/// makes costs more than the comparison. Eight bytes at a time, the last
-/// eight overlapping the ones before; a byte at a time below eight.
+/// Are two keys equal? Compared by [`crate::tables::cmp_bytes`] rather
+/// than `==`: keys are short (`x`, `type`), and the call to `memcmp` that
+/// `==` makes costs more than the comparison.
 #[inline(always)]
 fn same_key(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    if n < 8 {
-        return (0..n).all(|i| a[i] == b[i]);
-    }
-    let word =
-        |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or_default());
-    let mut i = 0;
-    while i + 8 < n {
-        if word(a, i) != word(b, i) {
-            return false;
-        }
-        i += 8;
-    }
-    word(a, n - 8) == word(b, n - 8)
+    a.len() == b.len() && crate::tables::cmp_bytes(a, b).is_eq()
 }
 
 /// Does `rest` hold `"N"` or `"N.`, where `f` searches for `"N`? One search

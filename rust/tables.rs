@@ -413,6 +413,34 @@ impl<K: Ord + Copy> IntervalIndex<K> {
     }
 }
 
+/// Byte-wise order of two short byte strings (rule names, member names),
+/// eight bytes at a time, the last eight of the shorter length's
+/// overlapping the ones before: for strings this short a call to `memcmp`
+/// costs more than the comparison.
+#[inline]
+pub(crate) fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let word =
+        |s: &[u8], at: usize| u64::from_be_bytes(s[at..at + 8].try_into().unwrap_or_default());
+    let n = a.len().min(b.len());
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            let (x, y) = (word(a, i), word(b, i));
+            if x != y {
+                return x.cmp(&y);
+            }
+            i += 8;
+        }
+        let (x, y) = (word(a, n - 8), word(b, n - 8));
+        if x != y {
+            return x.cmp(&y);
+        }
+    } else if let Some(i) = (0..n).find(|&i| a[i] != b[i]) {
+        return a[i].cmp(&b[i]);
+    }
+    a.len().cmp(&b.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
