@@ -376,9 +376,6 @@ impl<K: Ord + Copy> IntervalIndex<K> {
     /// ones that could lie within).
     #[inline]
     pub fn find_clear_of(&self, key: K, low: K, high: K, hit: &mut impl FnMut(u32)) -> bool {
-        if self.points.is_empty() {
-            return true;
-        }
         let i = self.points.partition_point(|p| *p < key);
         if self.points.get(i).is_some_and(|p| *p <= high) || (i > 0 && self.points[i - 1] >= low) {
             return false;
@@ -395,16 +392,14 @@ impl<K: Ord + Copy> IntervalIndex<K> {
         i < self.points.len() && self.points[i] <= high
     }
 
+    /// No range holds any key: `find` would report nothing.
     pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
+        self.targets.is_empty()
     }
 
     /// Reports the target of every range that contains `key`.
     #[inline]
     pub fn find(&self, key: K, hit: &mut impl FnMut(u32)) {
-        if self.points.is_empty() {
-            return;
-        }
         let position = match self.points.binary_search(&key) {
             Ok(i) => 2 * i + 1,
             Err(i) => 2 * i,
@@ -472,11 +467,8 @@ mod tests {
     /// same ranges when no endpoint is near, and nothing otherwise.
     #[test]
     fn intervals_flat_or_walked() {
-        let mut state = 11u64;
-        let mut next = |n: u64| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (state >> 33) % n
-        };
+        let mut r = crate::testing::Rng(11);
+        let mut next = |n: u64| r.below(n as usize) as u64;
         let mut flat = [0, 0];
         for round in 0..200 {
             let n = 1 + round % 40;
