@@ -131,17 +131,21 @@ static STRING_STOP: [bool; 256] = {
 };
 
 /// At a number (`b` starts with `-` or a digit) where only values within
-/// `window` can fire anything: its length when its sign or first digits put
-/// it outside, `None` when it may lie inside, or where its syntax fails (as
-/// `json::number_scan` says). A sign the window excludes needs no digit read.
+/// `window` can fire anything: its length when its text puts it outside
+/// (the window's text tests, else its sign or first digits), `None` when
+/// it may lie inside, or where its syntax fails (as `json::number_scan`
+/// says). A sign the window excludes needs no digit read.
 #[inline(always)]
-fn ruled_out(b: &[u8], window: (f64, f64)) -> Result<Option<usize>, usize> {
+fn ruled_out(b: &[u8], window: &NumWindow) -> Result<Option<usize>, usize> {
+    if let Some(end) = window.out_by_text(b, 0) {
+        return Ok(Some(end));
+    }
     let negative = b.first() == Some(&b'-');
-    if (negative && window.0 > 0.0) || (!negative && window.1 < 0.0) {
+    if (negative && window.low > 0.0) || (!negative && window.high < 0.0) {
         return crate::json::number_end(b, 0).map(Some);
     }
     match crate::json::number_skip_bounds(b) {
-        Ok((n, Some((low, high)))) if high < window.0 || low > window.1 => Ok(Some(n)),
+        Ok((n, Some((low, high)))) if high < window.low || low > window.high => Ok(Some(n)),
         Ok(_) => Ok(None),
         Err(at) => Err(at),
     }
@@ -426,7 +430,7 @@ impl<'a, 't> Scanner<'a, 't> {
         let gate = self.gates.get(field as usize).unwrap_or(&NumGate::Always);
         if !tracks {
             if let Some(window) = gate.window() {
-                if self.passes_over((window.low, window.high))? {
+                if self.passes_over(window)? {
                     return Ok(());
                 }
             }
@@ -438,7 +442,7 @@ impl<'a, 't> Scanner<'a, 't> {
     /// digits already put it outside, checks its syntax and steps over it
     /// without computing its value (true); else leaves the cursor (false).
     #[inline(always)]
-    fn passes_over(&mut self, window: (f64, f64)) -> Res<bool> {
+    fn passes_over(&mut self, window: &NumWindow) -> Res<bool> {
         match ruled_out(&self.bytes[self.pos..], window) {
             Ok(Some(n)) => {
                 self.pos += n;
@@ -472,12 +476,9 @@ impl<'a, 't> Scanner<'a, 't> {
         loop {
             let at = skip_ws(b, p);
             let end = match byte_at(b, at) {
-                b'-' | b'0'..=b'9' => match window.out_by_text(b, at) {
-                    Some(end) => end,
-                    None => match ruled_out(&b[at..], (window.low, window.high)) {
-                        Ok(Some(n)) => at + n,
-                        _ => break,
-                    },
+                b'-' | b'0'..=b'9' => match ruled_out(&b[at..], window) {
+                    Ok(Some(n)) => at + n,
+                    _ => break,
                 },
                 b'[' => {
                     let ids = self.next_array;
