@@ -512,7 +512,7 @@ fn pass_with(
         // Where the array ends, bracket by bracket; without a branch on
         // which bracket it is (they alternate in no order a predictor keeps).
         let mut brackets = m.open | m.close;
-        let mut inside = u64::MAX;
+        let mut region = u64::MAX;
         let mut end = None;
         while brackets != 0 {
             let i = brackets.trailing_zeros();
@@ -523,7 +523,7 @@ fn pass_with(
                 return None;
             }
             if depth == 0 {
-                inside = u64::MAX >> (63 - i);
+                region = u64::MAX >> (63 - i);
                 end = Some(at + i as usize + 1);
                 break;
             }
@@ -541,7 +541,7 @@ fn pass_with(
             & !(starts | m.open);
         bad |= past_spaces(m.space, next_byte(m.open, prev.open), &mut after_open)
             & !(starts | m.open | m.close);
-        if bad & inside != 0 {
+        if bad & region != 0 {
             return None;
         }
 
@@ -549,7 +549,7 @@ fn pass_with(
         let signed_start = if window.negative { starts & m.minus } else { starts & m.digit };
         let int_first =
             if window.negative { next_byte(signed_start, prev_signed_start) } else { signed_start };
-        let mut ends = past_digits(m.digit, int_first, &mut in_integer) & inside;
+        let mut ends = past_digits(m.digit, int_first, &mut in_integer) & region;
         // Only integer parts as long as the window's can lie inside: those
         // that end `len` bytes after they start.
         let len = window.int_len();
