@@ -642,7 +642,7 @@ impl<'a, 't> Scanner<'a, 't> {
 
     /// A string; the cursor is on the opening quote. Returns the raw content
     /// bounds and whether it had escapes (then `self.buf` holds the unescaped text).
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Res<(usize, usize, bool)> {
         // A string that ends within the next sixteen bytes with nothing to
         // stop at before its quote: bounds at once, without the loops below.
