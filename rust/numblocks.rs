@@ -236,6 +236,11 @@ pub(crate) fn skip(b: &[u8], open: usize, levels: usize) -> Option<usize> {
         return None;
     }
     #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has AVX-512 BW, just checked.
+        return unsafe { skip_avx512(b, open, levels) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, just checked.
         return unsafe { skip_avx2(b, open, levels) };
@@ -274,6 +279,12 @@ fn looks_like_numbers(b: &[u8], open: usize) -> bool {
 #[target_feature(enable = "avx2")]
 unsafe fn skip_avx2(b: &[u8], open: usize, levels: usize) -> Option<usize> {
     skip_with(b, open, levels, |block| classify_avx2::<true>(block))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw")]
+unsafe fn skip_avx512(b: &[u8], open: usize, levels: usize) -> Option<usize> {
+    skip_with(b, open, levels, |block| classify_avx512::<true>(block))
 }
 
 /// [`skip`] with the given classifier, inlined into each caller.
@@ -418,6 +429,11 @@ pub(crate) fn pass(
         return None;
     }
     #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has AVX-512 BW, just checked.
+        return unsafe { pass_avx512(b, open, window, levels) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, just checked.
         return unsafe { pass_avx2(b, open, window, levels) };
@@ -435,6 +451,69 @@ unsafe fn pass_avx2(
     levels: usize,
 ) -> Option<(usize, u32)> {
     pass_with(b, open, window, levels, |block| classify_avx2::<false>(block))
+}
+
+/// [`pass`] with blocks classified by AVX-512: one step a block.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw")]
+unsafe fn pass_avx512(
+    b: &[u8],
+    open: usize,
+    window: &NumWindow,
+    levels: usize,
+) -> Option<(usize, u32)> {
+    pass_with(b, open, window, levels, |block| classify_avx512::<false>(block))
+}
+
+/// The masks of a block with AVX-512 (BW): each class one comparison of
+/// the whole block straight into its 64-bit mask, where SSE2 and AVX2
+/// compare, extract and shift a part at a time (the caller has checked
+/// that the CPU has it).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw")]
+fn classify_avx512<const OBJECTS: bool>(block: &[u8; 64]) -> Masks {
+    use core::arch::x86_64::{
+        _mm512_cmpeq_epi8_mask, _mm512_cmplt_epu8_mask, _mm512_set1_epi8, _mm512_set_epi64,
+        _mm512_sub_epi8,
+    };
+    let mut w = [0i64; 8];
+    for (i, word) in w.iter_mut().enumerate() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&block[8 * i..8 * i + 8]);
+        *word = i64::from_le_bytes(bytes);
+    }
+    // One load of the block (the compiler joins the eight words).
+    let v = _mm512_set_epi64(w[7], w[6], w[5], w[4], w[3], w[2], w[1], w[0]);
+    macro_rules! eq {
+        ($c:expr) => {
+            _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8($c as i8))
+        };
+    }
+    macro_rules! below {
+        ($x:expr, $n:expr) => {
+            _mm512_cmplt_epu8_mask($x, _mm512_set1_epi8($n as i8))
+        };
+    }
+    let mut m = Masks {
+        digit: below!(_mm512_sub_epi8(v, _mm512_set1_epi8(b'0' as i8)), 10),
+        minus: eq!(b'-'),
+        dot: eq!(b'.'),
+        comma: eq!(b','),
+        open: eq!(b'['),
+        close: eq!(b']'),
+        space: eq!(b' '),
+        zero: eq!(b'0'),
+        ..Masks::default()
+    };
+    if OBJECTS {
+        m.quote = eq!(b'"');
+        m.colon = eq!(b':');
+        m.open_brace = eq!(b'{');
+        m.close_brace = eq!(b'}');
+        m.backslash = eq!(b'\\');
+        m.control = below!(v, 0x20);
+    }
+    m
 }
 
 /// The masks of a block, thirty-two bytes a step with AVX2 (the caller
@@ -990,6 +1069,18 @@ mod tests {
                         }
                     };
                     assert_eq!(avx2, bytes);
+                }
+                #[cfg(target_arch = "x86_64")]
+                if std::is_x86_feature_detected!("avx512bw") {
+                    // SAFETY: the CPU has AVX-512 BW, just checked.
+                    let avx512 = unsafe {
+                        if objects {
+                            classify_avx512::<true>(&block)
+                        } else {
+                            classify_avx512::<false>(&block)
+                        }
+                    };
+                    assert_eq!(avx512, bytes);
                 }
             }
         }
