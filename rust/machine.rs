@@ -325,9 +325,7 @@ impl Machine {
     }
 
     /// Matches a batch of events against one snapshot, split over up to
-    /// `threads` threads; the results come back in order. With
-    /// `stop_at_error`, each thread's part stops at its first bad event (so
-    /// the first error in order is always there, and work after it is saved).
+    /// `threads` threads: [`Snapshot::rules_for_events`] on the current one.
     pub fn rules_for_events<E: AsRef<[u8]> + Sync>(
         &self,
         events: &[E],
@@ -335,58 +333,7 @@ impl Machine {
         stop_at_error: bool,
     ) -> (Arc<Snapshot>, Vec<Matches>) {
         let snap = self.snapshot();
-        let run = |part: &[E]| {
-            with_scratch(|sc| {
-                let mut out = Vec::with_capacity(part.len());
-                for (i, e) in part.iter().enumerate() {
-                    // The next event's first kilobyte is asked for while this
-                    // one is matched: a batch's events are rarely in cache
-                    // yet (past that, the scan's own order keeps the
-                    // processor's prefetcher ahead).
-                    if let Some(next) = part.get(i + 1) {
-                        let next = next.as_ref();
-                        for line in next[..next.len().min(1024)].chunks(64) {
-                            crate::anchors::prefetch(&line[0]);
-                        }
-                    }
-                    let r = snap.rules_for_event(e.as_ref(), sc);
-                    let failed = r.is_err();
-                    out.push(r);
-                    if failed && stop_at_error {
-                        break;
-                    }
-                }
-                out
-            })
-        };
-        let threads = threads.clamp(1, events.len().max(1));
-        if threads == 1 {
-            let out = run(events);
-            return (snap, out);
-        }
-        let chunk = events.len().div_ceil(threads);
-        // The calling thread takes the first part itself (its scratch is
-        // warm), and one thread is started for each other part.
-        let parts: Vec<Vec<_>> = std::thread::scope(|scope| {
-            let mut chunks = events.chunks(chunk);
-            let first = chunks.next().unwrap_or_default();
-            let handles: Vec<_> = chunks.map(|part| scope.spawn(move || run(part))).collect();
-            let mut parts = vec![run(first)];
-            parts.extend(
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
-            );
-            parts
-        });
-        let mut out = Vec::with_capacity(events.len());
-        for part in parts {
-            let stopped = part.last().is_some_and(|r| r.is_err()) && stop_at_error;
-            out.extend(part);
-            if stopped {
-                break;
-            }
-        }
+        let out = snap.rules_for_events(events, threads, stop_at_error);
         (snap, out)
     }
 
@@ -421,6 +368,70 @@ impl Machine {
 }
 
 impl Snapshot {
+    /// Matches a batch of events against this snapshot, split over up to
+    /// `threads` threads; the results come back in order. With
+    /// `stop_at_error`, each thread's part stops at its first bad event (so
+    /// the first error in order is always there, and work after it is saved).
+    pub fn rules_for_events<E: AsRef<[u8]> + Sync>(
+        &self,
+        events: &[E],
+        threads: usize,
+        stop_at_error: bool,
+    ) -> Vec<Matches> {
+        let run = |part: &[E]| {
+            with_scratch(|sc| {
+                let mut out = Vec::with_capacity(part.len());
+                for (i, e) in part.iter().enumerate() {
+                    // The next event's first kilobyte is asked for while this
+                    // one is matched: a batch's events are rarely in cache
+                    // yet (past that, the scan's own order keeps the
+                    // processor's prefetcher ahead).
+                    if let Some(next) = part.get(i + 1) {
+                        let next = next.as_ref();
+                        for line in next[..next.len().min(1024)].chunks(64) {
+                            crate::anchors::prefetch(&line[0]);
+                        }
+                    }
+                    let r = self.rules_for_event(e.as_ref(), sc);
+                    let failed = r.is_err();
+                    out.push(r);
+                    if failed && stop_at_error {
+                        break;
+                    }
+                }
+                out
+            })
+        };
+        let threads = threads.clamp(1, events.len().max(1));
+        if threads == 1 {
+            return run(events);
+        }
+        let chunk = events.len().div_ceil(threads);
+        // The calling thread takes the first part itself (its scratch is
+        // warm), and one thread is started for each other part.
+        let parts: Vec<Vec<_>> = std::thread::scope(|scope| {
+            let mut chunks = events.chunks(chunk);
+            let first = chunks.next().unwrap_or_default();
+            let handles: Vec<_> = chunks.map(|part| scope.spawn(move || run(part))).collect();
+            let mut parts = vec![run(first)];
+            parts.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
+            );
+            parts
+        });
+        let mut out = Vec::with_capacity(events.len());
+        for part in parts {
+            let stopped = part.last().is_some_and(|r| r.is_err()) && stop_at_error;
+            out.extend(part);
+            if stopped {
+                break;
+            }
+        }
+        out
+    }
+
     /// Names of the rules in this snapshot, sorted.
     pub fn rule_names(&self) -> Vec<Arc<str>> {
         let mut names: Vec<Arc<str>> =

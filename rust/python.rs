@@ -360,29 +360,33 @@ impl PyMachine {
                 )))
             }
         };
-        let (_, results) = self.batch(py, events, threads, stop_at_error)?;
         // A rule's name is made a Python string once a batch: the names of a
         // snapshot are shared (`Arc`), so their addresses tell them apart.
         let mut strings: rustc_hash::FxHashMap<*const u8, Bound<'py, PyString>> =
             Default::default();
-        let mut out = Vec::with_capacity(results.len());
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(names) => {
-                    let items = names.iter().map(|n| {
-                        strings.entry(n.as_ptr()).or_insert_with(|| PyString::new(py, n)).clone()
-                    });
-                    out.push(PyList::new(py, items)?.into_any());
-                }
-                Err(e) => {
-                    let err = event_error(py, e, i)?;
-                    if stop_at_error {
-                        return Err(err);
+        let mut out = Vec::new();
+        let snap = self.inner.snapshot();
+        Self::batch(&snap, py, events, threads, stop_at_error, |first, results| {
+            for (i, r) in results.into_iter().enumerate() {
+                match r {
+                    Ok(names) => {
+                        let items = names.iter().map(|n| {
+                            let s = strings.entry(n.as_ptr());
+                            s.or_insert_with(|| PyString::new(py, n)).clone()
+                        });
+                        out.push(PyList::new(py, items)?.into_any());
                     }
-                    out.push(err.value(py).clone().into_any());
+                    Err(e) => {
+                        let err = event_error(py, e, first + i)?;
+                        if stop_at_error {
+                            return Err(err);
+                        }
+                        out.push(err.value(py).clone().into_any());
+                    }
                 }
             }
-        }
+            Ok(())
+        })?;
         PyList::new(py, out)
     }
 
@@ -511,22 +515,55 @@ impl PyMachine {
 }
 
 impl PyMachine {
-    /// Converts `events` and matches them with the GIL released.
+    /// Converts `events` and matches them on `snap` with the GIL released, a
+    /// part at a time: `each(index of the part's first event,
+    /// its answers)` takes each part's answers in order. On one thread a
+    /// part is at most [`PART_BYTES`] of text, so that the events converted (their
+    /// objects' headers read) are still in the processor's cache when they
+    /// are matched, and matched when their answers are turned into Python
+    /// objects. With `stop_at_error`, nothing is matched past the first bad
+    /// event (whose part is the last).
     fn batch(
-        &self,
+        snap: &crate::Snapshot,
         py: Python<'_>,
         events: &Bound<'_, PyAny>,
         threads: usize,
         stop_at_error: bool,
-    ) -> PyResult<(Arc<crate::Snapshot>, Vec<crate::Matches>)> {
-        let texts: Vec<Text> = events.try_iter()?.map(|e| text_of(&e?)).collect::<PyResult<_>>()?;
-        let machine = &self.inner;
-        // Borrowed, so that the texts are dropped here, with the GIL held:
-        // dropped without it, each would queue its reference count in
-        // PyO3's global pool.
-        let results = py.detach(|| machine.rules_for_events(&texts, threads, stop_at_error));
-        drop(texts);
-        Ok(results)
+        mut each: impl FnMut(usize, Vec<crate::Matches>) -> PyResult<()>,
+    ) -> PyResult<()> {
+        // Threads are started for each part, so with more than one the
+        // batch is one part.
+        let budget = if threads > 1 { usize::MAX } else { PART_BYTES };
+        let mut items = events.try_iter()?;
+        let mut texts: Vec<Text> = Vec::new();
+        let mut first = 0;
+        loop {
+            let mut size = 0;
+            let mut ended = true;
+            for e in items.by_ref() {
+                let text = text_of(&e?)?;
+                size += text.bytes().len();
+                texts.push(text);
+                if size >= budget {
+                    ended = false;
+                    break;
+                }
+            }
+            if texts.is_empty() {
+                return Ok(());
+            }
+            let results = py.detach(|| snap.rules_for_events(&texts, threads, stop_at_error));
+            // Dropped here, with the GIL held: dropped without it, each text
+            // would queue its reference count in PyO3's global pool.
+            let n = texts.len();
+            texts.clear();
+            let stopped = stop_at_error && results.last().is_some_and(|r| r.is_err());
+            each(first, results)?;
+            if ended || stopped {
+                return Ok(());
+            }
+            first += n;
+        }
     }
 
     /// Matches `events` and gives each event's rules as column numbers into
@@ -537,22 +574,30 @@ impl PyMachine {
         events: &Bound<'_, PyAny>,
         threads: usize,
     ) -> PyResult<RuleColumns> {
-        let (snap, results) = self.batch(py, events, threads, true)?;
+        let snap = self.inner.snapshot();
         let names = snap.rule_names();
         let column: std::collections::HashMap<&str, u32> =
             names.iter().enumerate().map(|(i, n)| (&**n, i as u32)).collect();
-        let mut rows = Vec::with_capacity(results.len());
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(hits) => {
-                    rows.push(hits.iter().filter_map(|n| column.get(&**n).copied()).collect())
+        let mut rows = Vec::new();
+        Self::batch(&snap, py, events, threads, true, |first, results| {
+            for (i, r) in results.into_iter().enumerate() {
+                match r {
+                    Ok(hits) => {
+                        rows.push(hits.iter().filter_map(|n| column.get(&**n).copied()).collect())
+                    }
+                    Err(e) => return Err(event_error(py, e, first + i)?),
                 }
-                Err(e) => return Err(event_error(py, e, i)?),
             }
-        }
+            Ok(())
+        })?;
         Ok((names, rows))
     }
 }
+
+/// How much event text a single-threaded batch matches between two
+/// conversions from Python (see `PyMachine::batch`): well inside a core's
+/// second-level cache.
+const PART_BYTES: usize = 512 << 10;
 
 /// Sorted rule names, and per event the column numbers of the rules it matches.
 type RuleColumns = (Vec<Arc<str>>, Vec<Vec<u32>>);

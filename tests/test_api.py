@@ -97,6 +97,44 @@ def test_many_events_and_errors_carry_index() -> None:
     assert info.value.offset == 1
 
 
+def test_a_batch_of_many_parts_answers_like_one_event_at_a_time() -> None:
+    # A batch is converted and matched half a megabyte of text (a thread) at
+    # a time; answers, error positions and the analysis calls must not show
+    # where one part ends and the next begins.
+    m = Machine()
+    m.add_rules({"ec2": EC2, "big": BIG})
+    pad = "x" * 1000
+    events = [
+        json.dumps({"source": "aws.ec2" if i % 3 else "other", "pad": pad,
+                    "detail": {"state": "running", "total": i}}).encode()
+        for i in range(3000)
+    ]
+    assert sum(map(len, events)) > 5 * (512 << 10)
+    one = [m.rules_for_event(e) for e in events]
+    for threads in (1, 2):
+        assert m.rules_for_events(events, threads=threads) == one
+        assert m.rules_for_events(iter(events), threads=threads) == one
+        assert m.count_matches(events, threads=threads) == {
+            "big": sum("big" in r for r in one), "ec2": sum("ec2" in r for r in one)}
+    bad = {700, 1400, 2999}
+    mixed = [b"{nope" if i in bad else e for i, e in enumerate(events)]
+    returned = m.rules_for_events(mixed, errors="return")
+    assert [i for i, r in enumerate(returned) if isinstance(r, InvalidEventError)] == sorted(bad)
+    assert all(r.index == i for i, r in enumerate(returned) if isinstance(r, InvalidEventError))
+    assert [r for i, r in enumerate(returned) if i not in bad] == [
+        r for i, r in enumerate(one) if i not in bad]
+    for threads in (1, 2):
+        with pytest.raises(InvalidEventError) as info:
+            m.rules_for_events(mixed, threads=threads)
+        assert info.value.index == 700
+        with pytest.raises(InvalidEventError) as info:
+            m.count_matches(mixed[701:], threads=threads)
+        assert info.value.index == 1400 - 701
+    # A wrong kind of item far into the batch is still reported.
+    with pytest.raises(TypeError, match="expected bytes"):
+        m.rules_for_events([*events, 42])  # type: ignore[list-item]
+
+
 def test_batch_results_are_lists_of_their_own() -> None:
     # A batch makes each rule's name a Python string once and shares it; each
     # event still gets a list of its own, so changing one changes no other.
