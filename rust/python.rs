@@ -10,7 +10,7 @@ use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple,
 };
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 create_exception!(
     fastbridge,
@@ -266,6 +266,34 @@ fn pattern_text(obj: &Bound<'_, PyAny>) -> PyResult<PatternText> {
 #[pyclass(frozen, module = "fastbridge._core", name = "Machine")]
 pub struct PyMachine {
     inner: Arc<Machine>,
+    names: Mutex<NameStrings>,
+}
+
+/// The Python strings of the rule names batches have answered with, kept
+/// from one batch to the next while the machine's snapshot stays the same:
+/// a name a rule set returns often is made a string once, not once a batch.
+/// A snapshot's names are shared (`Arc`) and live as long as it does, so
+/// their addresses tell them apart; the weak reference keeps the
+/// snapshot's address from being reused, so a new snapshot is always
+/// noticed (and the strings dropped). At most one string per rule.
+#[derive(Default)]
+struct NameStrings {
+    snapshot: std::sync::Weak<crate::Snapshot>,
+    strings: rustc_hash::FxHashMap<usize, Py<PyString>>,
+}
+
+impl NameStrings {
+    /// The strings, emptied first if they were made under another snapshot.
+    fn of(
+        &mut self,
+        snap: &Arc<crate::Snapshot>,
+    ) -> &mut rustc_hash::FxHashMap<usize, Py<PyString>> {
+        if self.snapshot.as_ptr() != Arc::as_ptr(snap) {
+            self.strings.clear();
+            self.snapshot = Arc::downgrade(snap);
+        }
+        &mut self.strings
+    }
 }
 
 fn names_list<'py>(py: Python<'py>, names: &[Arc<str>]) -> PyResult<Bound<'py, PyList>> {
@@ -287,6 +315,7 @@ impl PyMachine {
         max_consistency_steps: usize,
     ) -> Self {
         PyMachine {
+            names: Mutex::default(),
             inner: Arc::new(Machine::new(Config {
                 max_fields_per_pattern,
                 max_subpatterns_per_pattern,
@@ -360,19 +389,22 @@ impl PyMachine {
                 )))
             }
         };
-        // A rule's name is made a Python string once a batch: the names of a
-        // snapshot are shared (`Arc`), so their addresses tell them apart.
-        let mut strings: rustc_hash::FxHashMap<*const u8, Bound<'py, PyString>> =
-            Default::default();
-        let mut out = Vec::new();
         let snap = self.inner.snapshot();
+        let mut own = NameStrings::default();
+        let mut out = Vec::new();
         Self::batch(&snap, py, events, threads, stop_at_error, |first, results| {
+            // Held only while answers are made, with the GIL: another batch
+            // finding it in use (one run from within this one, by a
+            // finalizer the garbage collector calls while strings are
+            // made) makes strings of its own.
+            let mut shared = self.names.try_lock().ok();
+            let strings = shared.as_deref_mut().unwrap_or(&mut own).of(&snap);
             for (i, r) in results.into_iter().enumerate() {
                 match r {
                     Ok(names) => {
                         let items = names.iter().map(|n| {
-                            let s = strings.entry(n.as_ptr());
-                            s.or_insert_with(|| PyString::new(py, n)).clone()
+                            let s = strings.entry(n.as_ptr() as usize);
+                            s.or_insert_with(|| PyString::new(py, n).unbind()).bind(py).clone()
                         });
                         out.push(PyList::new(py, items)?.into_any());
                     }
@@ -623,7 +655,7 @@ fn _machine_from_state(
     }
     let machine = Machine::new(c);
     machine.add_rules(rules.iter().map(|(n, p)| (&**n, &**p)))?;
-    Ok(PyMachine { inner: Arc::new(machine) })
+    Ok(PyMachine { inner: Arc::new(machine), names: Mutex::default() })
 }
 
 /// Does `pattern` match `event`? Raises `InvalidPatternError` / `InvalidEventError`.

@@ -135,6 +135,21 @@ def test_a_batch_of_many_parts_answers_like_one_event_at_a_time() -> None:
         m.rules_for_events([*events, 42])  # type: ignore[list-item]
 
 
+def test_batch_names_follow_the_rules_as_they_change() -> None:
+    # Batches keep the names' Python strings between calls; a rule deleted
+    # and another added (whose name may well land where the old one was)
+    # must never be answered with the old name.
+    m = Machine()
+    events = [event(), event(state="x")]
+    for i in range(200):
+        name = f"rule-{i}-{'x' * (i % 7)}"
+        m.add_rule(name, EC2)
+        assert m.rules_for_events(events) == [[name], []]
+        assert m.rules_for_events(events, threads=2) == [[name], []]
+        m.delete_rule(name)
+        assert m.rules_for_events(events) == [[], []]
+
+
 def test_batch_results_are_lists_of_their_own() -> None:
     # A batch makes each rule's name a Python string once and shares it; each
     # event still gets a list of its own, so changing one changes no other.
