@@ -245,7 +245,7 @@ pub(crate) fn skip(b: &[u8], open: usize, levels: usize) -> Option<usize> {
         // SAFETY: the CPU has AVX2, just checked.
         return unsafe { skip_avx2(b, open, levels) };
     }
-    skip_with(b, open, levels, classify::<true>)
+    skip_with(b, open, levels, classify::<true>, prefix_xor)
 }
 
 /// Whether the array at `b[open]` starts like one [`skip`] takes: its first
@@ -278,13 +278,22 @@ fn looks_like_numbers(b: &[u8], open: usize) -> bool {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn skip_avx2(b: &[u8], open: usize, levels: usize) -> Option<usize> {
-    skip_with(b, open, levels, |block| classify_avx2::<true>(block))
+    skip_with(b, open, levels, |block| classify_avx2::<true>(block), prefix_xor)
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512bw")]
+#[target_feature(enable = "avx512bw,pclmulqdq")]
 unsafe fn skip_avx512(b: &[u8], open: usize, levels: usize) -> Option<usize> {
-    skip_with(b, open, levels, |block| classify_avx512::<true>(block))
+    skip_with(b, open, levels, |block| classify_avx512::<true>(block), |x| prefix_xor_clmul(x))
+}
+
+/// [`prefix_xor`] as one carry-less multiplication by all ones.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn prefix_xor_clmul(x: u64) -> u64 {
+    use core::arch::x86_64::{_mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x};
+    let product = _mm_clmulepi64_si128::<0>(_mm_set_epi64x(0, x as i64), _mm_set_epi64x(0, -1));
+    _mm_cvtsi128_si64(product) as u64
 }
 
 /// [`skip`] with the given classifier, inlined into each caller.
@@ -294,6 +303,7 @@ fn skip_with(
     open: usize,
     levels: usize,
     classify: impl Fn(&[u8; 64]) -> Masks,
+    prefix_xor: impl Fn(u64) -> u64,
 ) -> Option<usize> {
     let mut at = open;
     let mut depth = 0usize;
@@ -946,8 +956,8 @@ mod tests {
             let t = text.as_bytes();
             let got = skip(t, open, levels);
             if looks_like_numbers(t, open) {
-                assert_eq!(skip_with(t, open, levels, classify::<true>), got);
-                assert_eq!(skip_with(t, open, levels, classify_bytes::<true>), got);
+                assert_eq!(skip_with(t, open, levels, classify::<true>, prefix_xor), got);
+                assert_eq!(skip_with(t, open, levels, classify_bytes::<true>, prefix_xor), got);
             }
             if let Some(end) = got {
                 taken += 1;
@@ -1035,6 +1045,29 @@ mod tests {
             }
         }
         assert!(taken > 15_000 && should > 15_000, "taken {taken}, should {should}");
+    }
+
+    /// The carry-less product gives the prefix parity of every word.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn prefix_xor_by_clmul() {
+        if !std::is_x86_feature_detected!("pclmulqdq") {
+            return;
+        }
+        let mut r = Rng(0x2545_f491_4f6c_dd1d);
+        let mut word = || r.below(usize::MAX) as u64;
+        for k in 0..100_000 {
+            // Sparse words too, like a block's quotes.
+            let x = match k {
+                0 => 0,
+                1 => u64::MAX,
+                2 => 1 << 63,
+                _ if k % 2 == 0 => word() & word() & word(),
+                _ => word(),
+            };
+            // SAFETY: the CPU has PCLMULQDQ, just checked.
+            assert_eq!(unsafe { prefix_xor_clmul(x) }, prefix_xor(x), "{x:#x}");
+        }
     }
 
     #[test]
