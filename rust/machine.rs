@@ -378,48 +378,15 @@ impl Snapshot {
         threads: usize,
         stop_at_error: bool,
     ) -> Vec<Matches> {
-        let run = |part: &[E]| {
-            with_scratch(|sc| {
-                let mut out = Vec::with_capacity(part.len());
-                for (i, e) in part.iter().enumerate() {
-                    // The next event's first kilobyte is asked for while this
-                    // one is matched: a batch's events are rarely in cache
-                    // yet (past that, the scan's own order keeps the
-                    // processor's prefetcher ahead).
-                    if let Some(next) = part.get(i + 1) {
-                        let next = next.as_ref();
-                        for line in next[..next.len().min(1024)].chunks(64) {
-                            crate::anchors::prefetch(&line[0]);
-                        }
-                    }
-                    let r = self.rules_for_event(e.as_ref(), sc);
-                    let failed = r.is_err();
-                    out.push(r);
-                    if failed && stop_at_error {
-                        break;
-                    }
-                }
-                out
-            })
-        };
-        let threads = threads.clamp(1, events.len().max(1));
-        if threads == 1 {
-            return run(events);
-        }
-        let chunk = events.len().div_ceil(threads);
-        // The calling thread takes the first part itself (its scratch is
-        // warm), and one thread is started for each other part.
-        let parts: Vec<Vec<_>> = std::thread::scope(|scope| {
-            let mut chunks = events.chunks(chunk);
-            let first = chunks.next().unwrap_or_default();
-            let handles: Vec<_> = chunks.map(|part| scope.spawn(move || run(part))).collect();
-            let mut parts = vec![run(first)];
-            parts.extend(
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
-            );
-            parts
+        let parts = in_parts(events, threads, |part| {
+            let mut out = Vec::with_capacity(part.len());
+            each_event(part, stop_at_error, |e, sc| {
+                let r = self.rules_for_event(e, sc);
+                let failed = r.is_err();
+                out.push(r);
+                failed
+            });
+            out
         });
         let mut out = Vec::with_capacity(events.len());
         for part in parts {
@@ -432,6 +399,40 @@ impl Snapshot {
         out
     }
 
+    /// [`Snapshot::rules_for_events`] answered as `(segment, pattern)` pairs
+    /// (see [`Snapshot::matches_for_event`]).
+    pub fn matches_for_events<E: AsRef<[u8]> + Sync>(
+        &self,
+        events: &[E],
+        threads: usize,
+        stop_at_error: bool,
+    ) -> BatchMatches {
+        let parts = in_parts(events, threads, |part| {
+            let mut out = BatchMatches::default();
+            out.events.reserve(part.len());
+            each_event(part, stop_at_error, |e, sc| {
+                let start = out.pairs.len();
+                let r = self.matches_for_event(e, sc, &mut out.pairs);
+                let failed = r.is_err();
+                out.events.push(r.map(|()| start..out.pairs.len()));
+                failed
+            });
+            out
+        });
+        let mut all = BatchMatches::default();
+        for part in parts {
+            let stopped = part.events.last().is_some_and(|r| r.is_err()) && stop_at_error;
+            let shift = all.pairs.len();
+            all.pairs.extend(part.pairs);
+            all.events
+                .extend(part.events.into_iter().map(|r| r.map(|m| m.start + shift..m.end + shift)));
+            if stopped {
+                break;
+            }
+        }
+        all
+    }
+
     /// Names of the rules in this snapshot, sorted.
     pub fn rule_names(&self) -> Vec<Arc<str>> {
         let mut names: Vec<Arc<str>> =
@@ -440,6 +441,71 @@ impl Snapshot {
         names.dedup();
         names
     }
+}
+
+/// A batch's answers as `(segment, pattern)` pairs: event `i` matched
+/// `pairs[events[i]]` (unsorted; see [`Snapshot::matches_for_event`]), or
+/// is its error.
+#[derive(Debug, Default)]
+pub struct BatchMatches {
+    pub pairs: Vec<(u32, u32)>,
+    pub events: Vec<Result<std::ops::Range<usize>, EventError>>,
+}
+
+/// `run` over `events` split into up to `threads` parts, one thread each;
+/// the parts' results in order.
+fn in_parts<E: Sync, R: Send>(
+    events: &[E],
+    threads: usize,
+    run: impl Fn(&[E]) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.clamp(1, events.len().max(1));
+    if threads == 1 {
+        return vec![run(events)];
+    }
+    let chunk = events.len().div_ceil(threads);
+    let run = &run;
+    // The calling thread takes the first part itself (its scratch is
+    // warm), and one thread is started for each other part.
+    std::thread::scope(|scope| {
+        let mut chunks = events.chunks(chunk);
+        let first = chunks.next().unwrap_or_default();
+        let handles: Vec<_> = chunks.map(|part| scope.spawn(move || run(part))).collect();
+        let mut parts = vec![run(first)];
+        parts.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
+        );
+        parts
+    })
+}
+
+/// `one(event, scratch)` for each event of `part` in order, on this
+/// thread's scratch; `one` says whether the event failed, and with
+/// `stop_at_error` the first that did is the last.
+fn each_event<E: AsRef<[u8]>>(
+    part: &[E],
+    stop_at_error: bool,
+    mut one: impl FnMut(&[u8], &mut Scratch) -> bool,
+) {
+    with_scratch(|sc| {
+        for (i, e) in part.iter().enumerate() {
+            // The next event's first kilobyte is asked for while this one
+            // is matched: a batch's events are rarely in cache yet (past
+            // that, the scan's own order keeps the processor's prefetcher
+            // ahead).
+            if let Some(next) = part.get(i + 1) {
+                let next = next.as_ref();
+                for line in next[..next.len().min(1024)].chunks(64) {
+                    crate::anchors::prefetch(&line[0]);
+                }
+            }
+            if one(e.as_ref(), sc) && stop_at_error {
+                break;
+            }
+        }
+    })
 }
 
 impl Writer {

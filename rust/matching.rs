@@ -355,6 +355,38 @@ impl Snapshot {
         event: &[u8],
         sc: &mut Scratch,
     ) -> Result<Vec<Arc<str>>, EventError> {
+        self.match_event(event, sc)?;
+        Ok(self.names(&sc.matched))
+    }
+
+    /// The rules that match `event` as `(segment, pattern)` pairs, added to
+    /// `out` unsorted (a name may be there twice: see [`Snapshot::name`]).
+    /// What the Python batch uses: it keeps the names' strings by these
+    /// numbers, so a match costs no name read and no reference count.
+    pub fn matches_for_event(
+        &self,
+        event: &[u8],
+        sc: &mut Scratch,
+        out: &mut Vec<(u32, u32)>,
+    ) -> Result<(), EventError> {
+        self.match_event(event, sc)?;
+        out.extend_from_slice(&sc.matched);
+        Ok(())
+    }
+
+    /// The name of the rule of a `(segment, pattern)` pair.
+    pub fn name(&self, (segment, pattern): (u32, u32)) -> &Arc<str> {
+        &self.segments[segment as usize].patterns[pattern as usize]
+    }
+
+    /// The number of patterns of each segment (the pairs' ranges).
+    pub fn segment_sizes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.segments.iter().map(|s| s.patterns.len())
+    }
+
+    /// Matches `event`, leaving the matched `(segment, pattern)`s in
+    /// `sc.matched`.
+    fn match_event(&self, event: &[u8], sc: &mut Scratch) -> Result<(), EventError> {
         sc.reset(self.total_conds);
         let mut buffers = std::mem::take(&mut sc.scan);
         let scanned = scanner::scan(
@@ -445,7 +477,7 @@ impl Snapshot {
             }
         }
         sc.checks = checks;
-        Ok(self.names(&sc.matched))
+        Ok(())
     }
 
     /// The names of the matched `(segment, pattern)`s, sorted, each once.
@@ -497,7 +529,7 @@ const FEW_NAMES: usize = 12;
 /// only for names that agree on their first sixteen bytes (or differ only
 /// by trailing zero bytes).
 #[inline]
-fn name_key(s: &[u8]) -> u128 {
+pub(crate) fn name_key(s: &[u8]) -> u128 {
     if let Some(w) = s.first_chunk::<16>() {
         return u128::from_be_bytes(*w);
     }

@@ -272,27 +272,79 @@ pub struct PyMachine {
 /// The Python strings of the rule names batches have answered with, kept
 /// from one batch to the next while the machine's snapshot stays the same:
 /// a name a rule set returns often is made a string once, not once a batch.
-/// A snapshot's names are shared (`Arc`) and live as long as it does, so
-/// their addresses tell them apart; the weak reference keeps the
-/// snapshot's address from being reused, so a new snapshot is always
-/// noticed (and the strings dropped). At most one string per rule.
+/// They are kept by `(segment, pattern)`, the numbers the snapshot answers
+/// with, each with its sort key, so that a match is put in its place
+/// without reading its name or counting a reference to it. The weak
+/// reference keeps the snapshot's address from being reused, so a new
+/// snapshot is always noticed (and the strings dropped). At most one
+/// string per rule pattern.
 #[derive(Default)]
 struct NameStrings {
     snapshot: std::sync::Weak<crate::Snapshot>,
-    strings: rustc_hash::FxHashMap<usize, Py<PyString>>,
+    /// By segment (made at its first match), then pattern.
+    strings: Vec<Vec<Option<Named>>>,
+    /// An event's matches with their sort keys (reused).
+    keyed: Vec<(u128, (u32, u32))>,
+}
+
+struct Named {
+    string: Py<PyString>,
+    key: u128,
 }
 
 impl NameStrings {
-    /// The strings, emptied first if they were made under another snapshot.
-    fn of(
-        &mut self,
-        snap: &Arc<crate::Snapshot>,
-    ) -> &mut rustc_hash::FxHashMap<usize, Py<PyString>> {
+    /// Ready for answers of `snap`: emptied first if the strings were made
+    /// under another snapshot.
+    fn of(&mut self, snap: &Arc<crate::Snapshot>) -> &mut Self {
         if self.snapshot.as_ptr() != Arc::as_ptr(snap) {
-            self.strings.clear();
+            self.strings = snap.segment_sizes().map(|_| Vec::new()).collect();
             self.snapshot = Arc::downgrade(snap);
         }
-        &mut self.strings
+        self
+    }
+
+    /// The list of the names of `pairs` (a `matches_for_event` answer of
+    /// `snap`), sorted, each once.
+    fn list<'py>(
+        &mut self,
+        py: Python<'py>,
+        snap: &crate::Snapshot,
+        pairs: &[(u32, u32)],
+    ) -> PyResult<Bound<'py, PyList>> {
+        self.keyed.clear();
+        for &pair in pairs {
+            let segment = &mut self.strings[pair.0 as usize];
+            if segment.is_empty() {
+                let size = snap.segment_sizes().nth(pair.0 as usize).unwrap_or(0);
+                segment.resize_with(size, || None);
+            }
+            let named = segment[pair.1 as usize].get_or_insert_with(|| {
+                let name = snap.name(pair);
+                Named {
+                    string: PyString::new(py, name).unbind(),
+                    key: crate::matching::name_key(name.as_bytes()),
+                }
+            });
+            self.keyed.push((named.key, pair));
+        }
+        if self.keyed.len() > 1 {
+            // By key; names only where keys tie (names that share their
+            // first sixteen bytes), and each name once (a rule of several
+            // patterns may match by more than one).
+            let same = |a: (u32, u32), b: (u32, u32)| {
+                crate::tables::cmp_bytes(snap.name(a).as_bytes(), snap.name(b).as_bytes())
+            };
+            self.keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| same(a.1, b.1)));
+            self.keyed.dedup_by(|a, b| a.0 == b.0 && same(a.1, b.1).is_eq());
+        }
+        let strings = &self.strings;
+        PyList::new(
+            py,
+            self.keyed.iter().map(|&(_, (segment, pattern))| {
+                let named = strings[segment as usize][pattern as usize].as_ref();
+                named.map(|n| n.string.bind(py).clone())
+            }),
+        )
     }
 }
 
@@ -399,14 +451,10 @@ impl PyMachine {
             // made) makes strings of its own.
             let mut shared = self.names.try_lock().ok();
             let strings = shared.as_deref_mut().unwrap_or(&mut own).of(&snap);
-            for (i, r) in results.into_iter().enumerate() {
+            for (i, r) in results.events.into_iter().enumerate() {
                 match r {
-                    Ok(names) => {
-                        let items = names.iter().map(|n| {
-                            let s = strings.entry(n.as_ptr() as usize);
-                            s.or_insert_with(|| PyString::new(py, n).unbind()).bind(py).clone()
-                        });
-                        out.push(PyList::new(py, items)?.into_any());
+                    Ok(range) => {
+                        out.push(strings.list(py, &snap, &results.pairs[range])?.into_any());
                     }
                     Err(e) => {
                         let err = event_error(py, e, first + i)?;
@@ -561,7 +609,7 @@ impl PyMachine {
         events: &Bound<'_, PyAny>,
         threads: usize,
         stop_at_error: bool,
-        mut each: impl FnMut(usize, Vec<crate::Matches>) -> PyResult<()>,
+        mut each: impl FnMut(usize, crate::BatchMatches) -> PyResult<()>,
     ) -> PyResult<()> {
         // Threads are started for each part, so with more than one the
         // batch is one part.
@@ -584,12 +632,12 @@ impl PyMachine {
             if texts.is_empty() {
                 return Ok(());
             }
-            let results = py.detach(|| snap.rules_for_events(&texts, threads, stop_at_error));
+            let results = py.detach(|| snap.matches_for_events(&texts, threads, stop_at_error));
             // Dropped here, with the GIL held: dropped without it, each text
             // would queue its reference count in PyO3's global pool.
             let n = texts.len();
             texts.clear();
-            let stopped = stop_at_error && results.last().is_some_and(|r| r.is_err());
+            let stopped = stop_at_error && results.events.last().is_some_and(|r| r.is_err());
             each(first, results)?;
             if ended || stopped {
                 return Ok(());
@@ -608,14 +656,27 @@ impl PyMachine {
     ) -> PyResult<RuleColumns> {
         let snap = self.inner.snapshot();
         let names = snap.rule_names();
-        let column: std::collections::HashMap<&str, u32> =
-            names.iter().enumerate().map(|(i, n)| (&**n, i as u32)).collect();
+        // By segment, then pattern: the column of the pattern's rule (its
+        // name is among `names`, made of the same segments).
+        let columns: Vec<Vec<u32>> = snap
+            .segment_sizes()
+            .enumerate()
+            .map(|(segment, size)| {
+                let column = |p| names.binary_search(snap.name((segment as u32, p))).unwrap_or(0);
+                (0..size as u32).map(|p| column(p) as u32).collect()
+            })
+            .collect();
         let mut rows = Vec::new();
         Self::batch(&snap, py, events, threads, true, |first, results| {
-            for (i, r) in results.into_iter().enumerate() {
+            for (i, r) in results.events.into_iter().enumerate() {
                 match r {
-                    Ok(hits) => {
-                        rows.push(hits.iter().filter_map(|n| column.get(&**n).copied()).collect())
+                    Ok(range) => {
+                        let pairs = &results.pairs[range];
+                        let mut row: Vec<u32> =
+                            pairs.iter().map(|&(s, p)| columns[s as usize][p as usize]).collect();
+                        row.sort_unstable();
+                        row.dedup();
+                        rows.push(row);
                     }
                     Err(e) => return Err(event_error(py, e, first + i)?),
                 }

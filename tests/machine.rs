@@ -191,3 +191,44 @@ fn numbers_reach_lazy_conditions_through_the_number_gate() {
     assert!(names(&m, r#"{"account": "a7", "detail": {"amount": 99}}"#).is_empty());
     assert_eq!(names(&m, r#"{"account": "a8", "detail": {"amount": [3, 2.5e2]}}"#), vec!["t8"]);
 }
+
+#[test]
+fn batches_answer_like_single_events() {
+    // Several segments (rules added one by one), rules of two patterns, a
+    // few bad events: both batch forms, on 1 to 3 threads, with and without
+    // stopping at the first error, answer each event as `rules_for_event`.
+    let m = Machine::default();
+    for i in 0..60 {
+        m.add_rule(&format!("r{}", i % 45), &pattern(i)).unwrap();
+    }
+    let mut events: Vec<Vec<u8>> = (0..50).map(|i| event(i).into_bytes()).collect();
+    events[17] = b"{\"a\": ".to_vec();
+    events[33] = b"[1]".to_vec();
+    let single: Vec<_> = events.iter().map(|e| m.rules_for_event(e)).collect();
+    assert!(single.iter().filter(|r| r.as_ref().is_ok_and(|n| n.len() > 1)).count() > 10);
+    let snap = m.snapshot();
+    for threads in 1..=3 {
+        for stop in [false, true] {
+            let want = if stop { &single[..18] } else { &single[..] };
+            let (_, got) = m.rules_for_events(&events, threads, stop);
+            assert_eq!(got, want, "threads {threads}, stop {stop}");
+            let pairs = snap.matches_for_events(&events, threads, stop);
+            assert_eq!(pairs.events.len(), want.len());
+            for (r, w) in pairs.events.iter().zip(want) {
+                match (r, w) {
+                    (Ok(range), Ok(names)) => {
+                        let mut got: Vec<_> = pairs.pairs[range.clone()]
+                            .iter()
+                            .map(|&p| snap.name(p).clone())
+                            .collect();
+                        got.sort();
+                        got.dedup();
+                        assert_eq!(&got, names);
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                    _ => panic!("{r:?} against {w:?}"),
+                }
+            }
+        }
+    }
+}

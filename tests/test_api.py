@@ -135,6 +135,29 @@ def test_a_batch_of_many_parts_answers_like_one_event_at_a_time() -> None:
         m.rules_for_events([*events, 42])  # type: ignore[list-item]
 
 
+def test_batch_names_are_sorted_and_each_once() -> None:
+    # A batch sorts an event's names by their first sixteen bytes, then by
+    # the names where those tie, and gives a rule matched by two of its
+    # patterns once: names sharing long prefixes, differing only past
+    # byte sixteen or by length, non-ASCII, over several segments.
+    stem = "tenant-000000000042"
+    names = [f"{stem}-{s}" for s in ("b", "a", "ab", "", "é", "z" * 30)] + [stem, "a", "é", "Z"]
+    m = Machine()
+    for i, name in enumerate(names):
+        m.add_rule(name, {"detail": {"total": [{"numeric": ["<=", i]}]}})
+    m.add_rule(names[0], {"source": ["aws.ec2"]})
+    assert len(m) == len(names)
+    events = [event(total=t) for t in range(len(names) + 1)] + [event(source="x", total=100)]
+    want = [sorted({n for i, n in enumerate(names) if t <= i}) for t in range(len(names) + 1)]
+    want = [sorted({*w, names[0]}) for w in want] + [[]]
+    assert [m.rules_for_event(e) for e in events] == want
+    assert m.rules_for_events(events) == want
+    assert m.rules_for_events(events) == want  # with the strings kept from the first
+    assert m.rules_for_events(events, threads=3) == want
+    counts = m.count_matches(events)
+    assert counts == {n: sum(n in w for w in want) for n in names}
+
+
 def test_batch_names_follow_the_rules_as_they_change() -> None:
     # Batches keep the names' Python strings between calls; a rule deleted
     # and another added (whose name may well land where the old one was)
