@@ -248,6 +248,13 @@ def scaling_tables(state: State) -> str:
                 f"{'✗ ' + str(p['wrong']) + ' wrong' if p['wrong'] else '= reference'}"
                 f" ({p['checked']} checked)"
             )
+    if state.calls:
+        lines += ["", "━━ Per-call cost from Python (rules_for_event; events the engine has "
+                      "next to nothing to do for)"]
+        lines.append(f"   {'call':<44} {'ns/call':>8} {'beyond the loop':>16}")
+        for c in state.calls:
+            lines.append(f"   {c['call']:<44} {c['ns_per_call']:>8,.0f} "
+                         f"{c['ns_beyond_loop']:>16,.0f}")
     if state.threads:
         lines += ["", "━━ Threads (rules_for_events on separate slices, concurrently)"]
         lines.append(f"   {'workload':<28} {'1 thread ev/s':>14} {'2 threads ev/s':>15} "
@@ -469,6 +476,7 @@ def results_json(state: State, environment: dict[str, Any]) -> dict[str, Any]:
         },
         "sizes": state.sizes,
         "threads": state.threads,
+        "calls": state.calls,
         "cpu_ceiling": state.cpu_ceiling,
         "build": state.build,
         "peers": {p.key: {"label": p.label, "version": p.version, "available": p.available,

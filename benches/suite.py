@@ -113,6 +113,8 @@ class State:
     disagreements: list[Disagreement] = field(default_factory=list)
     sizes: list[dict[str, Any]] = field(default_factory=list)
     threads: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    """The per-call cost from Python of the one-event API (``step_calls``)."""
     cpu_ceiling: float | None = None
     """How much faster two CPU-bound processes run than one on this machine."""
     build: dict[str, Any] = field(default_factory=dict)
@@ -645,6 +647,43 @@ def _build_probe(kind: str, n: int) -> dict[str, Any]:
     return doc
 
 
+def step_calls(state: State) -> None:
+    """What a call from Python costs beside the matching: the one-event API on
+    events the engine has next to nothing to do for (`{}`), given as bytes,
+    str and dict (argument conversion), and on an event that eight rules
+    match against one that none does (the result list); the batch API's
+    share per event on the same `{}`. Best of the profile's repeats."""
+    empty = b"{}"
+    machine = _machine([(f"rule-{i:02d}", '{"a": [1]}') for i in range(8)])
+    assert machine.rules_for_event(b'{"a": 1}') == [f"rule-{i:02d}" for i in range(8)]
+    assert machine.rules_for_event(b'{"a": 2}') == []
+    n = 20_000
+    one = machine.rules_for_event
+    batch = [empty] * 4096
+    passes: dict[str, Callable[[], object]] = {
+        "bytes `{}`": lambda: [one(empty) for _ in range(n)],
+        "str `{}`": lambda: [one("{}") for _ in range(n)],
+        "dict `{}`": lambda: [one({}) for _ in range(n)],
+        "no match": lambda: [one(b'{"a": 2}') for _ in range(n)],
+        "8 matches": lambda: [one(b'{"a": 1}') for _ in range(n)],
+        "loop only": lambda: [len(empty) for _ in range(n)],
+    }
+    sizes = dict.fromkeys(passes, (n, 2 * n))
+    figures = interleaved(passes, state.profile.repeats, sizes)
+    batches = n // len(batch) + 1
+    batch_figure = interleaved({"batch": lambda: [machine.rules_for_events(batch)
+                                                    for _ in range(batches)]},
+                               state.profile.repeats, {"batch": (batches * len(batch), 0)})
+    loop = figures.pop("loop only").ns_per_event
+    state.calls = [
+        {"call": name, "ns_per_call": f.ns_per_event, "ns_beyond_loop": f.ns_per_event - loop}
+        for name, f in figures.items()
+    ]
+    state.calls.append({"call": "rules_for_events, per event (`{}` × 4,096)",
+                        "ns_per_call": batch_figure["batch"].ns_per_event,
+                        "ns_beyond_loop": batch_figure["batch"].ns_per_event})
+
+
 def step_build(state: State) -> None:
     n = state.profile.build_rules
     state.build["exact_add_rules"] = _build_probe("exact", n)
@@ -792,7 +831,7 @@ def run(
     if peers:
         for rs in state.rulesets:
             tail.append((f"peers · {rs.id}", lambda s, rs=rs: step_peers(s, rs)))
-    tail += [("event size", step_sizes), ("threads", step_threads),
+    tail += [("event size", step_sizes), ("per-call cost", step_calls), ("threads", step_threads),
              ("rules compiled per second, memory", step_build)]
     if rust:
         tail.append(("Rust bench (fastbridge Rust API, quamina crate)", step_rust_run))

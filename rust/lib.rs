@@ -57,7 +57,7 @@ mod python;
 
 pub use config::Config;
 pub use error::{Error, EventError, EventErrorKind, LimitError, PatternError};
-pub use machine::{BatchMatches, Machine, Matches, Snapshot, Stats};
+pub use machine::{BatchMatches, Machine, Matches, Snapshot, SnapshotMatches, Stats};
 
 /// Does `pattern` (JSON text) match `event` (JSON bytes)? A one-shot check,
 /// like EventBridge's `TestEventPattern` without its envelope check.

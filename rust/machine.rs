@@ -109,6 +109,9 @@ struct Writer {
 /// The answer for one event: matching rule names, sorted, or why it could not be read.
 pub type Matches = Result<Vec<Arc<str>>, EventError>;
 
+/// A snapshot, and the `(segment, pattern)` pairs of it that matched an event.
+pub type SnapshotMatches = (Arc<Snapshot>, Vec<(u32, u32)>);
+
 /// Size figures of a machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -322,6 +325,15 @@ impl Machine {
     pub fn rules_for_event(&self, event: &[u8]) -> Result<Vec<Arc<str>>, EventError> {
         let snap = self.current.load();
         with_scratch(|sc| snap.rules_for_event(event, sc))
+    }
+
+    /// The rules that match `event` as `(segment, pattern)` pairs of the
+    /// snapshot that answered (see [`Snapshot::matches_for_event`]).
+    pub fn matches_for_event(&self, event: &[u8]) -> Result<SnapshotMatches, EventError> {
+        let snap = self.snapshot();
+        let mut pairs = Vec::new();
+        with_scratch(|sc| snap.matches_for_event(event, sc, &mut pairs))?;
+        Ok((snap, pairs))
     }
 
     /// Matches a batch of events against one snapshot, split over up to

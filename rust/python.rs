@@ -416,8 +416,15 @@ impl PyMachine {
         event: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
         let text = text_of(event)?;
-        let names = self.inner.rules_for_event(text.bytes()).map_err(Error::Event)?;
-        names_list(py, &names)
+        let (snap, pairs) = self.inner.matches_for_event(text.bytes()).map_err(Error::Event)?;
+        if pairs.is_empty() {
+            return Ok(PyList::empty(py));
+        }
+        // The names' strings kept for batches serve here too (see
+        // `rules_for_events` for the lock).
+        let mut shared = self.names.try_lock().ok();
+        let mut own = NameStrings::default();
+        shared.as_deref_mut().unwrap_or(&mut own).of(&snap).list(py, &snap, &pairs)
     }
 
     /// Matches many events with the GIL released, on `threads` threads. A

@@ -159,7 +159,7 @@ def test_batch_names_are_sorted_and_each_once() -> None:
 
 
 def test_batch_names_follow_the_rules_as_they_change() -> None:
-    # Batches keep the names' Python strings between calls; a rule deleted
+    # Calls keep the names' Python strings between them; a rule deleted
     # and another added (whose name may well land where the old one was)
     # must never be answered with the old name.
     m = Machine()
@@ -169,8 +169,10 @@ def test_batch_names_follow_the_rules_as_they_change() -> None:
         m.add_rule(name, EC2)
         assert m.rules_for_events(events) == [[name], []]
         assert m.rules_for_events(events, threads=2) == [[name], []]
+        assert m.rules_for_event(events[0]) == [name]
         m.delete_rule(name)
         assert m.rules_for_events(events) == [[], []]
+        assert m.rules_for_event(events[0]) == []
 
 
 def test_batch_results_are_lists_of_their_own() -> None:
