@@ -390,29 +390,12 @@ impl Snapshot {
         threads: usize,
         stop_at_error: bool,
     ) -> Vec<Matches> {
-        let parts = in_parts(events, threads, |part| {
-            let mut out = Vec::with_capacity(part.len());
-            each_event(part, stop_at_error, |e, sc| {
-                let r = self.rules_for_event(e, sc);
-                let failed = r.is_err();
-                out.push(r);
-                failed
-            });
-            out
-        });
-        let mut out = Vec::with_capacity(events.len());
-        for part in parts {
-            let stopped = part.last().is_some_and(|r| r.is_err()) && stop_at_error;
-            out.extend(part);
-            if stopped {
-                break;
-            }
-        }
-        out
+        let m = self.matches_for_events(events, threads, stop_at_error);
+        m.events.into_iter().map(|r| r.map(|range| self.names(&m.pairs[range]))).collect()
     }
 
     /// [`Snapshot::rules_for_events`] answered as `(segment, pattern)` pairs
-    /// (see [`Snapshot::matches_for_event`]).
+    /// (see [`Snapshot::matches_for_event`]), the names left alone.
     pub fn matches_for_events<E: AsRef<[u8]> + Sync>(
         &self,
         events: &[E],

@@ -487,7 +487,7 @@ impl Snapshot {
     /// is a cache miss, and cloning it (a locked increment) holds up the
     /// loads behind it. The keys read them first with plain loads, so the
     /// misses overlap; the clones then find the lines in cache.
-    fn names(&self, matched: &[(u32, u32)]) -> Vec<Arc<str>> {
+    pub(crate) fn names(&self, matched: &[(u32, u32)]) -> Vec<Arc<str>> {
         if matched.len() <= FEW_NAMES {
             // Few: sorted as they are (computing keys costs more).
             let name = |&(si, p): &(u32, u32)| &self.segments[si as usize].patterns[p as usize];

@@ -236,8 +236,8 @@ pub(crate) fn skip(b: &[u8], open: usize, levels: usize) -> Option<usize> {
         return None;
     }
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512bw") {
-        // SAFETY: the CPU has AVX-512 BW, just checked.
+    if std::is_x86_feature_detected!("avx512bw") && std::is_x86_feature_detected!("pclmulqdq") {
+        // SAFETY: the CPU has AVX-512 BW and PCLMULQDQ, just checked.
         return unsafe { skip_avx512(b, open, levels) };
     }
     #[cfg(target_arch = "x86_64")]

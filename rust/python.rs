@@ -269,15 +269,16 @@ pub struct PyMachine {
     names: Mutex<NameStrings>,
 }
 
-/// The Python strings of the rule names batches have answered with, kept
-/// from one batch to the next while the machine's snapshot stays the same:
-/// a name a rule set returns often is made a string once, not once a batch.
+/// The Python strings of the rule names calls have answered with, kept
+/// from one call to the next while the machine's snapshot stays the same:
+/// a name a rule set returns often is made a string once, not once a call.
 /// They are kept by `(segment, pattern)`, the numbers the snapshot answers
 /// with, each with its sort key, so that a match is put in its place
 /// without reading its name or counting a reference to it. The weak
 /// reference keeps the snapshot's address from being reused, so a new
 /// snapshot is always noticed (and the strings dropped). At most one
-/// string per rule pattern.
+/// string per rule pattern, and 32 bytes per pattern of each segment that
+/// has answered.
 #[derive(Default)]
 struct NameStrings {
     snapshot: std::sync::Weak<crate::Snapshot>,
@@ -603,13 +604,12 @@ impl PyMachine {
 
 impl PyMachine {
     /// Converts `events` and matches them on `snap` with the GIL released, a
-    /// part at a time: `each(index of the part's first event,
-    /// its answers)` takes each part's answers in order. On one thread a
-    /// part is at most [`PART_BYTES`] of text, so that the events converted (their
-    /// objects' headers read) are still in the processor's cache when they
-    /// are matched, and matched when their answers are turned into Python
-    /// objects. With `stop_at_error`, nothing is matched past the first bad
-    /// event (whose part is the last).
+    /// part at a time: `each(index of the part's first event, its answers)`
+    /// takes each part's answers in order. On one thread a part is at most
+    /// [`PART_BYTES`] of text, so that an event converted (its object's
+    /// header read) is still in the processor's cache when it is matched.
+    /// With `stop_at_error`, nothing is matched past the first bad event
+    /// (whose part is the last).
     fn batch(
         snap: &crate::Snapshot,
         py: Python<'_>,
