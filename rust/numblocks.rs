@@ -86,54 +86,81 @@ fn classify<const OBJECTS: bool>(block: &[u8; 64]) -> Masks {
     unsafe { classify_sse2::<OBJECTS>(block) }
 }
 
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-#[target_feature(enable = "sse2")]
-fn classify_sse2<const OBJECTS: bool>(block: &[u8; 64]) -> Masks {
-    use core::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8, _mm_set_epi64x,
-        _mm_sub_epi8,
+/// The classifiers that compare a part of the block at a time (SSE2: 16
+/// bytes, AVX2: 32): each class compared, the top bits of its bytes
+/// gathered (`movemask`) and shifted into their place in the mask. One
+/// body for both; the AVX-512 classifier gets its masks whole.
+macro_rules! lane_classifier {
+    (
+        $(#[$attr:meta])*
+        $name:ident, $lane:tt, $bits:ty,
+        $set_words:ident, $set1:ident, $cmpeq:ident, $sub:ident, $min:ident, $movemask:ident
+    ) => {
+        $(#[$attr])*
+        fn $name<const OBJECTS: bool>(block: &[u8; 64]) -> Masks {
+            use core::arch::x86_64::{$cmpeq, $min, $movemask, $set1, $set_words, $sub};
+            let mut m = Masks::default();
+            let (zero, nine) = ($set1(b'0' as i8), $set1(9));
+            for (k, lane) in block.chunks_exact($lane).enumerate() {
+                let mut w = [0i64; $lane / 8];
+                for (i, word) in w.iter_mut().enumerate() {
+                    let mut bytes = [0u8; 8];
+                    bytes.copy_from_slice(&lane[8 * i..8 * i + 8]);
+                    *word = i64::from_le_bytes(bytes);
+                }
+                let v = lane_classifier!(@load $set_words, w, $lane);
+                let shift = $lane * k;
+                macro_rules! bits {
+                    ($x:expr) => {
+                        u64::from($movemask($x) as $bits) << shift
+                    };
+                }
+                macro_rules! eq {
+                    ($c:expr) => {
+                        bits!($cmpeq(v, $set1($c as i8)))
+                    };
+                }
+                // A digit less `0` is 0..=9: unchanged by a minimum with 9.
+                let d = $sub(v, zero);
+                m.digit |= bits!($cmpeq($min(d, nine), d));
+                m.minus |= eq!(b'-');
+                m.dot |= eq!(b'.');
+                m.comma |= eq!(b',');
+                m.open |= eq!(b'[');
+                m.close |= eq!(b']');
+                m.space |= eq!(b' ');
+                m.zero |= bits!($cmpeq(v, zero));
+                if OBJECTS {
+                    m.quote |= eq!(b'"');
+                    m.colon |= eq!(b':');
+                    m.open_brace |= eq!(b'{');
+                    m.close_brace |= eq!(b'}');
+                    m.backslash |= eq!(b'\\');
+                    let low = $set1(0x1f);
+                    m.control |= bits!($cmpeq($min(v, low), v));
+                }
+            }
+            m
+        }
     };
-    let mut m = Masks::default();
-    let (zero, nine) = (_mm_set1_epi8(b'0' as i8), _mm_set1_epi8(9));
-    for (k, lane) in block.chunks_exact(16).enumerate() {
-        let mut lo = [0u8; 8];
-        let mut hi = [0u8; 8];
-        lo.copy_from_slice(&lane[..8]);
-        hi.copy_from_slice(&lane[8..]);
-        let v = _mm_set_epi64x(i64::from_le_bytes(hi), i64::from_le_bytes(lo));
-        let shift = 16 * k;
-        macro_rules! bits {
-            ($x:expr) => {
-                u64::from(_mm_movemask_epi8($x) as u16) << shift
-            };
-        }
-        macro_rules! eq {
-            ($c:expr) => {
-                bits!(_mm_cmpeq_epi8(v, _mm_set1_epi8($c as i8)))
-            };
-        }
-        // A digit less `0` is 0..=9: unchanged by a minimum with 9.
-        let d = _mm_sub_epi8(v, zero);
-        m.digit |= bits!(_mm_cmpeq_epi8(_mm_min_epu8(d, nine), d));
-        m.minus |= eq!(b'-');
-        m.dot |= eq!(b'.');
-        m.comma |= eq!(b',');
-        m.open |= eq!(b'[');
-        m.close |= eq!(b']');
-        m.space |= eq!(b' ');
-        m.zero |= bits!(_mm_cmpeq_epi8(v, zero));
-        if OBJECTS {
-            m.quote |= eq!(b'"');
-            m.colon |= eq!(b':');
-            m.open_brace |= eq!(b'{');
-            m.close_brace |= eq!(b'}');
-            m.backslash |= eq!(b'\\');
-            let low = _mm_set1_epi8(0x1f);
-            m.control |= bits!(_mm_cmpeq_epi8(_mm_min_epu8(v, low), v));
-        }
-    }
-    m
+    // The words highest first, as the `set` intrinsics take them.
+    (@load $set_words:ident, $w:ident, 16) => { $set_words($w[1], $w[0]) };
+    (@load $set_words:ident, $w:ident, 32) => { $set_words($w[3], $w[2], $w[1], $w[0]) };
 }
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+lane_classifier!(
+    #[target_feature(enable = "sse2")]
+    classify_sse2,
+    16,
+    u16,
+    _mm_set_epi64x,
+    _mm_set1_epi8,
+    _mm_cmpeq_epi8,
+    _mm_sub_epi8,
+    _mm_min_epu8,
+    _mm_movemask_epi8
+);
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 fn classify<const OBJECTS: bool>(block: &[u8; 64]) -> Masks {
@@ -526,57 +553,15 @@ fn classify_avx512<const OBJECTS: bool>(block: &[u8; 64]) -> Masks {
     m
 }
 
-/// The masks of a block, thirty-two bytes a step with AVX2 (the caller
-/// has checked that the CPU has it).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn classify_avx2<const OBJECTS: bool>(block: &[u8; 64]) -> Masks {
-    use core::arch::x86_64::{
-        _mm256_cmpeq_epi8, _mm256_min_epu8, _mm256_movemask_epi8, _mm256_set1_epi8,
-        _mm256_set_epi64x, _mm256_sub_epi8,
-    };
-    let mut m = Masks::default();
-    let (zero, nine) = (_mm256_set1_epi8(b'0' as i8), _mm256_set1_epi8(9));
-    for (k, lane) in block.chunks_exact(32).enumerate() {
-        let mut w = [0i64; 4];
-        for (i, word) in w.iter_mut().enumerate() {
-            let mut bytes = [0u8; 8];
-            bytes.copy_from_slice(&lane[8 * i..8 * i + 8]);
-            *word = i64::from_le_bytes(bytes);
-        }
-        let v = _mm256_set_epi64x(w[3], w[2], w[1], w[0]);
-        let shift = 32 * k;
-        macro_rules! bits {
-            ($x:expr) => {
-                u64::from(_mm256_movemask_epi8($x) as u32) << shift
-            };
-        }
-        macro_rules! eq {
-            ($c:expr) => {
-                bits!(_mm256_cmpeq_epi8(v, _mm256_set1_epi8($c as i8)))
-            };
-        }
-        let d = _mm256_sub_epi8(v, zero);
-        m.digit |= bits!(_mm256_cmpeq_epi8(_mm256_min_epu8(d, nine), d));
-        m.minus |= eq!(b'-');
-        m.dot |= eq!(b'.');
-        m.comma |= eq!(b',');
-        m.open |= eq!(b'[');
-        m.close |= eq!(b']');
-        m.space |= eq!(b' ');
-        m.zero |= bits!(_mm256_cmpeq_epi8(v, zero));
-        if OBJECTS {
-            m.quote |= eq!(b'"');
-            m.colon |= eq!(b':');
-            m.open_brace |= eq!(b'{');
-            m.close_brace |= eq!(b'}');
-            m.backslash |= eq!(b'\\');
-            let low = _mm256_set1_epi8(0x1f);
-            m.control |= bits!(_mm256_cmpeq_epi8(_mm256_min_epu8(v, low), v));
-        }
-    }
-    m
-}
+lane_classifier!(
+    /// The masks of a block, thirty-two bytes a step with AVX2 (the caller
+    /// has checked that the CPU has it).
+    #[target_feature(enable = "avx2")]
+    classify_avx2, 32, u32,
+    _mm256_set_epi64x, _mm256_set1_epi8, _mm256_cmpeq_epi8, _mm256_sub_epi8, _mm256_min_epu8,
+    _mm256_movemask_epi8
+);
 
 /// [`pass`] with the given classifier, inlined into each caller.
 #[inline(always)]
