@@ -490,34 +490,34 @@ impl Snapshot {
     pub(crate) fn names(&self, matched: &[(u32, u32)]) -> Vec<Arc<str>> {
         if matched.len() <= FEW_NAMES {
             // Few: sorted as they are (computing keys costs more).
-            let name = |&(si, p): &(u32, u32)| &self.segments[si as usize].patterns[p as usize];
-            let mut names: Vec<Arc<str>> = matched.iter().map(|m| name(m).clone()).collect();
+            let mut names: Vec<Arc<str>> = matched.iter().map(|&m| self.name(m).clone()).collect();
             names.sort_unstable_by(|a, b| cmp_bytes(a.as_bytes(), b.as_bytes()));
             names.dedup_by(|a, b| cmp_bytes(a.as_bytes(), b.as_bytes()).is_eq());
             return names;
         }
-        let mut keyed: Vec<(u128, &Arc<str>)> = matched
-            .iter()
-            .map(|&(si, p)| {
-                let name = &self.segments[si as usize].patterns[p as usize];
-                (name_key(name.as_bytes()), name)
-            })
-            .collect();
-        keyed.sort_unstable_by_key(|k| k.0);
-        // Then each run of tied keys by the names (runs are short: names
-        // that share their first sixteen bytes).
-        let mut from = 0;
-        while from < keyed.len() {
-            let key = keyed[from].0;
-            let to = from + keyed[from..].iter().take_while(|k| k.0 == key).count();
-            if to - from > 1 {
-                keyed[from..to].sort_unstable_by(|a, b| cmp_bytes(a.1.as_bytes(), b.1.as_bytes()));
-            }
-            from = to;
-        }
-        keyed.dedup_by(|a, b| a.0 == b.0 && cmp_bytes(a.1.as_bytes(), b.1.as_bytes()).is_eq());
+        let mut keyed: Vec<(u128, &Arc<str>)> =
+            matched.iter().map(|&m| self.name(m)).map(|n| (name_key(n.as_bytes()), n)).collect();
+        sort_by_name(&mut keyed, |n| n.as_bytes());
         keyed.iter().map(|k| k.1.clone()).collect()
     }
+}
+
+/// Sorts `(name_key, rule)` entries by the rules' names and keeps each
+/// name once (a rule of several patterns may match by more than one): by
+/// key, then each run of tied keys (names that share their first sixteen
+/// bytes; runs are short) by the names themselves.
+pub(crate) fn sort_by_name<'n, T>(keyed: &mut Vec<(u128, T)>, name: impl Fn(&T) -> &'n [u8]) {
+    keyed.sort_unstable_by_key(|k| k.0);
+    let mut from = 0;
+    while from < keyed.len() {
+        let key = keyed[from].0;
+        let to = from + keyed[from..].iter().take_while(|k| k.0 == key).count();
+        if to - from > 1 {
+            keyed[from..to].sort_unstable_by(|a, b| cmp_bytes(name(&a.1), name(&b.1)));
+        }
+        from = to;
+    }
+    keyed.dedup_by(|a, b| a.0 == b.0 && cmp_bytes(name(&a.1), name(&b.1)).is_eq());
 }
 
 /// Up to this many matched names are sorted by comparing them; past it,

@@ -328,16 +328,7 @@ impl NameStrings {
             });
             self.keyed.push((named.key, pair));
         }
-        if self.keyed.len() > 1 {
-            // By key; names only where keys tie (names that share their
-            // first sixteen bytes), and each name once (a rule of several
-            // patterns may match by more than one).
-            let same = |a: (u32, u32), b: (u32, u32)| {
-                crate::tables::cmp_bytes(snap.name(a).as_bytes(), snap.name(b).as_bytes())
-            };
-            self.keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| same(a.1, b.1)));
-            self.keyed.dedup_by(|a, b| a.0 == b.0 && same(a.1, b.1).is_eq());
-        }
+        crate::matching::sort_by_name(&mut self.keyed, |&p| snap.name(p).as_bytes());
         let strings = &self.strings;
         PyList::new(
             py,
